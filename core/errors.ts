@@ -1,0 +1,136 @@
+/**
+ * Typed errors. Every error secshrnet raises on purpose is a
+ * {@linkcode SecshrnetError} with a stable `code`, so callers (the CLI, the
+ * network layer, tests) can tell the cases apart without parsing messages.
+ *
+ * @module
+ */
+
+/** Stable identifiers of the error cases. */
+export type ErrorCode =
+  | "usage"
+  | "format"
+  | "kdf-limit"
+  | "wrong-tag"
+  | "wrong-password"
+  | "not-enough-shares"
+  | "corrupt";
+
+/** Base class of all deliberate secshrnet errors. */
+export class SecshrnetError extends Error {
+  /** Which case this is. */
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An argument is invalid: k, n, a tag, a size, an option. */
+export class UsageError extends SecshrnetError {
+  constructor(message: string) {
+    super("usage", message);
+  }
+}
+
+/** Bytes that should hold a header or manifest do not parse. */
+export class FormatError extends SecshrnetError {
+  constructor(message: string) {
+    super("format", message);
+  }
+}
+
+/** The object's KDF work factor is above the caller's cap. */
+export class KdfLimitError extends SecshrnetError {
+  /** The work factor the object asks for (log2 N). */
+  readonly logN: number;
+  /** The highest work factor the caller accepts. */
+  readonly maxLogN: number;
+  constructor(logN: number, maxLogN: number) {
+    super(
+      "kdf-limit",
+      `object asks for scrypt logN ${logN}, above the limit ${maxLogN}; raise the limit to open it`,
+    );
+    this.logN = logN;
+    this.maxLogN = maxLogN;
+  }
+}
+
+/** The object was sealed under a different tag than the one asked for. */
+export class WrongTagError extends SecshrnetError {
+  constructor(expected: string, found: string) {
+    super(
+      "wrong-tag",
+      `object belongs to tag ${JSON.stringify(found)}, not ${JSON.stringify(expected)}`,
+    );
+  }
+}
+
+/** No manifest authenticates under the key derived from the password. */
+export class WrongPasswordError extends SecshrnetError {
+  constructor() {
+    super("wrong-password", "wrong password");
+  }
+}
+
+/** Why one index (one server's share) was not used. */
+export type RejectionReason =
+  | "header-invalid"
+  | "header-mismatch"
+  | "manifest-invalid"
+  | "key-share-invalid"
+  | "fragment-invalid"
+  | "fragment-out-of-order"
+  | "truncated"
+  | "trailing-data"
+  | "stream-error"
+  | "duplicate-index"
+  | "index-out-of-range";
+
+/** One index that was rejected while opening, and why. */
+export interface Rejection {
+  /** The share index (1-based, as in the manifest). */
+  readonly index: number;
+  /** The kind of fault. */
+  readonly reason: RejectionReason;
+  /** The segment at which the fault was found, when it concerns one. */
+  readonly segment?: number;
+  /** Human-readable detail. */
+  readonly detail: string;
+}
+
+/** Fewer than k intact shares remain; `rejections` says which indices failed and why. */
+export class NotEnoughSharesError extends SecshrnetError {
+  /** Shares needed (k), or `undefined` when no share carried a readable header. */
+  readonly needed: number | undefined;
+  /** Intact shares found. */
+  readonly found: number;
+  /** Every index that was rejected, with its reason. */
+  readonly rejections: readonly Rejection[];
+  constructor(needed: number | undefined, found: number, rejections: readonly Rejection[]) {
+    const detail = rejections.length === 0
+      ? ""
+      : "; rejected " + rejections.map((r) => `#${r.index} (${r.detail})`).join(", ");
+    const summary = needed === undefined
+      ? "found no share with a readable header"
+      : `found ${found} of ${needed} needed shares`;
+    super("not-enough-shares", summary + detail);
+    this.needed = needed;
+    this.found = found;
+    this.rejections = rejections;
+  }
+}
+
+/**
+ * Data that passed every per-share check still failed to decrypt. Only a
+ * holder of the password could produce this; it is never a server's fault.
+ */
+export class CorruptObjectError extends SecshrnetError {
+  /** The segment that failed, or `undefined` for the share key itself. */
+  readonly segment: number | undefined;
+  constructor(segment: number | undefined, message: string) {
+    super("corrupt", segment === undefined ? message : `segment ${segment}: ${message}`);
+    this.segment = segment;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The reading half of the pipeline: share streams in lockstep, segment by
+ * segment, each fragment verified before use, any k of them decoded, then
+ * both layers opened. An index whose fragment is missing, forged, misplaced
+ * or unreadable is rejected on the spot; reading goes on while k remain.
+ *
+ * @module
+ */
+
+import { ByteReader } from "./byte_reader.ts";
+import { CorruptObjectError, NotEnoughSharesError, type Rejection } from "./errors.ts";
+import { ErasureCoder, fragmentLength } from "./erasure.ts";
+import { FRAGMENT_TAG_LENGTH, unframeFragment } from "./fragment.ts";
+import { type ObjectHeader, segmentCount, segmentLength } from "./header.ts";
+import type { ObjectKeys } from "./keys.ts";
+import { openShareSegment } from "./share_cipher.ts";
+import { openSegment, TAG_LENGTH } from "./stream.ts";
+
+/** A share stream whose key share has been verified, positioned at its first fragment. */
+export interface LiveShare {
+  /** The share index, 1-based. */
+  readonly index: number;
+  /** Reader over the rest of its share stream. */
+  readonly reader: ByteReader;
+}
+
+/** What {@linkcode reassemble} works from. */
+export interface ReassembleInput {
+  readonly header: ObjectHeader;
+  readonly keys: ObjectKeys;
+  /** The share key imported for AES-GCM. */
+  readonly shareKey: CryptoKey;
+  /** At least k live shares; the list shrinks as indices are rejected. */
+  readonly live: LiveShare[];
+  /** Rejections are appended here as they happen. */
+  readonly rejections: Rejection[];
+}
+
+type FrameResult =
+  | { share: LiveShare; fragment: Uint8Array }
+  | { share: LiveShare; rejection: Rejection };
+
+/** The plaintext stream of the object, produced on demand. */
+export function reassemble(input: ReassembleInput): ReadableStream<Uint8Array> {
+  const { header, keys, shareKey, rejections } = input;
+  let live = input.live;
+  const coder = new ErasureCoder(header.k, header.n);
+  const count = segmentCount(header);
+  let segment = 0;
+
+  const cancelAll = async (reason?: unknown) => {
+    await Promise.all(live.map((share) => share.reader.cancel(reason)));
+  };
+
+  const readFrame = async (share: LiveShare, length: number, last: boolean) => {
+    const frameLength = fragmentLength(length + 2 * TAG_LENGTH, header.k) + FRAGMENT_TAG_LENGTH;
+    const fail = (reason: Rejection["reason"], detail: string): FrameResult => ({
+      share,
+      rejection: { index: share.index, reason, segment, detail },
+    });
+    let frame: Uint8Array;
+    try {
+      frame = await share.reader.read(frameLength);
+    } catch (error) {
+      return fail("stream-error", `read failed at segment ${segment}: ${errorText(error)}`);
+    }
+    if (frame.length < frameLength) return fail("truncated", `share ends at segment ${segment}`);
+    const fragment = await unframeFragment(keys.fragmentKey, share.index, segment, last, frame);
+    if (fragment !== undefined) return { share, fragment };
+    for (const other of [segment - 1, segment + 1]) {
+      if (other < 0 || other >= count) continue;
+      const at = await unframeFragment(
+        keys.fragmentKey,
+        share.index,
+        other,
+        other === count - 1,
+        frame,
+      );
+      if (at !== undefined) {
+        return fail("fragment-out-of-order", `segment ${other}'s fragment found at ${segment}`);
+      }
+    }
+    return fail("fragment-invalid", `fragment of segment ${segment} failed authentication`);
+  };
+
+  return new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      const length = segmentLength(header, segment);
+      const last = segment === count - 1;
+      const results = await Promise.all(live.map((share) => readFrame(share, length, last)));
+      const fragments: (Uint8Array | undefined)[] = new Array(header.n).fill(undefined);
+      const kept: LiveShare[] = [];
+      for (const result of results) {
+        if ("rejection" in result) {
+          rejections.push(result.rejection);
+          await result.share.reader.cancel();
+        } else {
+          fragments[result.share.index - 1] = result.fragment;
+          kept.push(result.share);
+        }
+      }
+      live = kept;
+      if (live.length < header.k) {
+        await cancelAll();
+        controller.error(new NotEnoughSharesError(header.k, live.length, rejections));
+        return;
+      }
+      const layer2 = coder.decode(fragments, length + 2 * TAG_LENGTH);
+      const { objectId } = header;
+      const layer1 = await openShareSegment(shareKey, objectId, segment, last, layer2);
+      const plaintext = layer1 && openSegment(keys.fileKey, segment, last, layer1);
+      if (plaintext === undefined) {
+        await cancelAll();
+        controller.error(new CorruptObjectError(segment, "authenticated fragments do not decrypt"));
+        return;
+      }
+      segment++;
+      controller.enqueue(plaintext);
+      if (last) {
+        await checkEnds(live, rejections, count);
+        await cancelAll();
+        controller.close();
+      }
+    },
+    cancel: cancelAll,
+  });
+}
+
+/** Rejects every share that holds bytes past its last fragment (the plaintext is still right). */
+async function checkEnds(live: LiveShare[], rejections: Rejection[], count: number) {
+  await Promise.all(live.map(async (share) => {
+    let ended: boolean;
+    try {
+      ended = await share.reader.atEnd();
+    } catch (error) {
+      rejections.push({
+        index: share.index,
+        reason: "stream-error",
+        detail: `read failed after the last fragment: ${errorText(error)}`,
+      });
+      return;
+    }
+    if (!ended) {
+      rejections.push({
+        index: share.index,
+        reason: "trailing-data",
+        segment: count - 1,
+        detail: "bytes after the last fragment",
+      });
+    }
+  }));
+}
+
+/** The message of an error, or its string form. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,178 @@
+/**
+ * Sealing: plaintext stream in, n share streams out, all keys from one scrypt.
+ *
+ * ```text
+ * plaintext ─ segments ─ ChaCha20-Poly1305 (file key) ─ AES-256-GCM (share key)
+ *           ─ Reed-Solomon k-of-n ─ fragment i + HMAC tag ─ share stream i
+ * share key ─ Shamir k-of-n ─ key share i (first 33 bytes of share stream i)
+ * ```
+ *
+ * @module
+ */
+
+import { randomBytes } from "./bytes.ts";
+import { UsageError } from "./errors.ts";
+import { ErasureCoder, MAX_FRAGMENTS } from "./erasure.ts";
+import { FanOut } from "./fanout.ts";
+import { frameFragment } from "./fragment.ts";
+import {
+  encodeHeader,
+  MAX_PLAINTEXT_SIZE,
+  MAX_SEGMENT_LOG2,
+  MIN_SEGMENT_LOG2,
+  type ObjectHeader,
+  SCRYPT_P,
+  SCRYPT_R,
+} from "./header.ts";
+import { splitShareKey } from "./key_shares.ts";
+import {
+  ABSOLUTE_MAX_LOG_N,
+  DEFAULT_LOG_N,
+  deriveMasterKey,
+  deriveObjectKeys,
+  MIN_LOG_N,
+} from "./keys.ts";
+import { encodeManifest } from "./manifest.ts";
+import { segments } from "./segmenter.ts";
+import { importShareKey, sealShareSegment } from "./share_cipher.ts";
+import { sealSegment } from "./stream.ts";
+import { encodeTag } from "./tag.ts";
+
+/** Plaintext segment size used unless the caller picks another (see docs/FORMAT.md). */
+export const DEFAULT_SEGMENT_SIZE = 2 ** 18;
+
+/** What {@linkcode seal} needs. */
+export interface SealOptions {
+  /** The tag the object is stored under; bound into every key. */
+  tag: string;
+  /** The password (a string is NFC-normalised and UTF-8 encoded). */
+  password: string | Uint8Array;
+  /** Shares needed to open, 1..n. */
+  k: number;
+  /** Shares made, k..255. */
+  n: number;
+  /** Must be true for k = 1, where every single share opens layer 2. */
+  allowSingleShare?: boolean;
+  /** scrypt work factor, log2 N; default {@linkcode DEFAULT_LOG_N}. */
+  logN?: number;
+  /** Plaintext segment size, a power of two from 64 KiB to 1 MiB. */
+  segmentSize?: number;
+  /** Called with 0..1 while scrypt runs. */
+  onKdfProgress?: (fraction: number) => void;
+  /** Source of randomness; tests and vectors only. */
+  random?: (length: number) => Uint8Array;
+  /** Creation time in ms since the epoch; default now. */
+  created?: number;
+}
+
+/** The result of the sealing once the whole input has been read. */
+export interface SealResult {
+  /** The decoded header. */
+  readonly header: ObjectHeader;
+  /** The public header bytes, identical for every index. */
+  readonly headerBytes: Uint8Array;
+  /** The manifest bytes, identical for every index. */
+  readonly manifest: Uint8Array;
+}
+
+/** A sealing in progress. */
+export interface SealedObject {
+  /** The object id (also in the header). */
+  readonly objectId: Uint8Array;
+  /** Proof of the password for servers; known before any data is read. */
+  readonly retrievalToken: Uint8Array;
+  /** `shares[i]` is the share stream of index i + 1. Read them all, or cancel the ones not wanted. */
+  readonly shares: ReadableStream<Uint8Array>[];
+  /** Resolves when the input has been consumed and every share stream closed. */
+  readonly done: Promise<SealResult>;
+}
+
+/** Checks k, n, log N and segment size, throwing a {@linkcode UsageError} on the first bad one. */
+export function checkSealOptions(options: SealOptions): void {
+  const { k, n } = options;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_FRAGMENTS) {
+    throw new UsageError(`n must be an integer from 1 to ${MAX_FRAGMENTS}, got ${n}`);
+  }
+  if (!Number.isInteger(k) || k < 1 || k > n) {
+    throw new UsageError(`k must be an integer from 1 to n=${n}, got ${k}`);
+  }
+  if (k === 1 && !options.allowSingleShare) {
+    throw new UsageError(
+      "k = 1 lets every single share open the share layer; ask for it explicitly",
+    );
+  }
+  const logN = options.logN ?? DEFAULT_LOG_N;
+  if (!Number.isInteger(logN) || logN < MIN_LOG_N || logN > ABSOLUTE_MAX_LOG_N) {
+    throw new UsageError(`logN must be an integer from ${MIN_LOG_N} to ${ABSOLUTE_MAX_LOG_N}`);
+  }
+  const log2 = Math.log2(options.segmentSize ?? DEFAULT_SEGMENT_SIZE);
+  if (!Number.isInteger(log2) || log2 < MIN_SEGMENT_LOG2 || log2 > MAX_SEGMENT_LOG2) {
+    throw new UsageError("segment size must be a power of two from 64 KiB to 1 MiB");
+  }
+  encodeTag(options.tag);
+}
+
+/**
+ * Seals `input` under `options.tag` and the password into n share streams.
+ * Memory stays bounded: the input is read only as fast as the slowest share
+ * stream not cancelled is read. Key derivation runs before this resolves.
+ */
+export async function seal(
+  input: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: SealOptions,
+): Promise<SealedObject> {
+  checkSealOptions(options);
+  const { k, n } = options;
+  const random = options.random ?? randomBytes;
+  const kdf = { logN: options.logN ?? DEFAULT_LOG_N, r: SCRYPT_R, p: SCRYPT_P, salt: random(32) };
+  const objectId = random(16);
+  const shareKey = random(32);
+  const created = options.created ?? Date.now();
+  const segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+  const master = await deriveMasterKey(options.password, kdf, {
+    onProgress: options.onKdfProgress,
+  });
+  const keys = await deriveObjectKeys(master, encodeTag(options.tag), objectId);
+  const keyShares = await splitShareKey(shareKey, k, n);
+  const aesKey = await importShareKey(shareKey);
+  const coder = new ErasureCoder(k, n);
+  const fanOut = new FanOut(n);
+  keyShares.forEach((share, i) => fanOut.enqueue(i, share));
+
+  const produce = async (): Promise<SealResult> => {
+    let size = 0;
+    for await (const segment of segments(input, segmentSize)) {
+      size += segment.data.length;
+      if (size > MAX_PLAINTEXT_SIZE) throw new UsageError("input too large");
+      const { counter, last } = segment;
+      const layer1 = sealSegment(keys.fileKey, counter, last, segment.data);
+      const layer2 = await sealShareSegment(aesKey, objectId, counter, last, layer1);
+      const frames = await Promise.all(
+        coder.encode(layer2).map((fragment, i) =>
+          frameFragment(keys.fragmentKey, i + 1, counter, last, fragment)
+        ),
+      );
+      if (!await fanOut.ready()) {
+        throw new DOMException("all share streams cancelled", "AbortError");
+      }
+      frames.forEach((frame, i) => fanOut.enqueue(i, frame));
+    }
+    const header: ObjectHeader = {
+      kdf,
+      objectId,
+      k,
+      n,
+      segmentSize,
+      created,
+      size,
+      tag: options.tag,
+    };
+    const headerBytes = encodeHeader(header);
+    const manifest = await encodeManifest(keys.manifestKey, headerBytes, shareKey, keyShares);
+    fanOut.close();
+    return { header, headerBytes, manifest };
+  };
+  const done = produce();
+  done.catch((error) => fanOut.error(error));
+  return { objectId, retrievalToken: keys.retrievalToken, shares: fanOut.streams, done };
+}
