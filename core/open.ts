@@ -24,7 +24,9 @@ import { combineKeyShares, KEY_SHARE_LENGTH } from "./key_shares.ts";
 import { decodeManifest, keyCheck, shareHash } from "./manifest.ts";
 import { errorText, type LiveShare, reassemble } from "./reassemble.ts";
 import { importShareKey } from "./share_cipher.ts";
-import { unlock, type UnlockedObject, type UnlockOptions } from "./unlock.ts";
+import { deriveObjectKeys } from "./keys.ts";
+import { encodeTag } from "./tag.ts";
+import { kdfCacheKey, unlock, type UnlockedObject, type UnlockOptions } from "./unlock.ts";
 
 /** What one holder of a share index hands over. */
 export interface ShareSource {
@@ -108,14 +110,15 @@ export async function open(
 
   const failures: Error[] = [];
   const masterKeys = options.masterKeys ?? new Map();
-  let tried = 0;
+  const budget = options.maxCandidates ?? 3;
+  const tried = new Set<HeaderGroup>();
   for (const group of valid.filter((g) => g.members.length >= g.header!.k)) {
-    if (tried >= (options.maxCandidates ?? 3)) break;
+    if (tried.size >= budget) break;
     if (group.header!.tag !== options.tag) {
       failures.push(new WrongTagError(options.tag, group.header!.tag));
       continue;
     }
-    tried++;
+    tried.add(group);
     try {
       const unlocked = await unlock(group.bytes, { ...options, masterKeys });
       const prior = [...rejections, ...mismatched(group)];
@@ -131,16 +134,56 @@ export async function open(
     }
   }
   await cancelAll(sources);
-  for (const kind of [WrongPasswordError, KdfLimitError, WrongTagError]) {
-    const failure = failures.find((error) => error instanceof kind);
-    if (failure) throw failure;
+  // A group whose manifest authenticates under a key already derived proves the
+  // password right: then the failure is missing shares, not the password.
+  let authentic = await findAuthentic(valid, options.tag, masterKeys);
+  // No group was openable; spend what is left of the budget finding out which
+  // group is genuine, so the error blames the right indices.
+  const untried = valid.filter((g) => !tried.has(g) && g.header!.tag === options.tag);
+  for (const group of untried.slice(0, Math.max(0, budget - tried.size))) {
+    if (authentic !== undefined) break;
+    try {
+      await unlock(group.bytes, { ...options, masterKeys });
+    } catch {
+      continue;
+    }
+    authentic = await findAuthentic([group], options.tag, masterKeys);
   }
-  const best = valid[0];
+  if (authentic === undefined) {
+    for (const kind of [WrongPasswordError, KdfLimitError, WrongTagError]) {
+      const failure = failures.find((error) => error instanceof kind);
+      if (failure) throw failure;
+    }
+  }
+  const best = authentic ?? valid[0];
   if (best === undefined) throw new NotEnoughSharesError(undefined, 0, rejections);
   throw new NotEnoughSharesError(best.header!.k, best.members.length, [
     ...rejections,
     ...mismatched(best),
   ]);
+}
+
+/** The first group of `tag` whose manifest verifies with a master key in `masterKeys`. */
+async function findAuthentic(
+  groups: readonly HeaderGroup[],
+  tag: string,
+  masterKeys: Map<string, Promise<Uint8Array>>,
+): Promise<HeaderGroup | undefined> {
+  for (const group of groups) {
+    const header = group.header!;
+    const master = masterKeys.get(kdfCacheKey(header.kdf));
+    if (header.tag !== tag || master === undefined) continue;
+    const keys = await deriveObjectKeys(await master, encodeTag(tag), header.objectId);
+    for (const source of group.members) {
+      try {
+        await decodeManifest(keys.manifestKey, group.bytes, header.n, source.manifest);
+        return group;
+      } catch {
+        // Not this member's manifest; try the next.
+      }
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -8,7 +8,13 @@
 
 import { KdfLimitError, WrongTagError } from "./errors.ts";
 import { decodeHeader, type ObjectHeader } from "./header.ts";
-import { DEFAULT_MAX_LOG_N, deriveMasterKey, deriveObjectKeys, type ObjectKeys } from "./keys.ts";
+import {
+  DEFAULT_MAX_LOG_N,
+  deriveMasterKey,
+  deriveObjectKeys,
+  type KdfParams,
+  type ObjectKeys,
+} from "./keys.ts";
 import { encodeTag } from "./tag.ts";
 import { toHex } from "./bytes.ts";
 
@@ -40,6 +46,11 @@ export interface UnlockedObject {
   readonly keys: ObjectKeys;
 }
 
+/** The key under which a master key is cached: KDF parameters and salt. */
+export function kdfCacheKey(kdf: KdfParams): string {
+  return `${kdf.logN}:${kdf.r}:${kdf.p}:${toHex(kdf.salt)}`;
+}
+
 /**
  * Parses `headerBytes`, checks its tag and work factor, and derives the
  * keys. Throws FormatError, WrongTagError or KdfLimitError. A wrong password
@@ -53,8 +64,7 @@ export async function unlock(
   if (header.tag !== options.tag) throw new WrongTagError(options.tag, header.tag);
   const maxLogN = options.maxLogN ?? DEFAULT_MAX_LOG_N;
   if (header.kdf.logN > maxLogN) throw new KdfLimitError(header.kdf.logN, maxLogN);
-  const { logN, r, p, salt } = header.kdf;
-  const cacheKey = `${logN}:${r}:${p}:${toHex(salt)}`;
+  const cacheKey = kdfCacheKey(header.kdf);
   let master = options.masterKeys?.get(cacheKey);
   if (master === undefined) {
     master = deriveMasterKey(options.password, header.kdf, { onProgress: options.onKdfProgress });
