@@ -29,6 +29,7 @@
 export {
   checkSealOptions,
   DEFAULT_SEGMENT_SIZE,
+  defaultSegmentSize,
   seal,
   type SealedObject,
   type SealOptions,

@@ -38,8 +38,20 @@ import { importShareKey, sealShareSegment } from "./share_cipher.ts";
 import { sealSegment } from "./stream.ts";
 import { encodeTag } from "./tag.ts";
 
-/** Plaintext segment size used unless the caller picks another (see docs/FORMAT.md). */
-export const DEFAULT_SEGMENT_SIZE = 2 ** 18;
+/** Budget for one segment's fragments (n/k × segment size) when choosing the segment size. */
+export const SEGMENT_FRAGMENTS_BUDGET = 8 * 2 ** 20;
+
+/**
+ * The segment size used unless the caller picks one: the largest power of
+ * two from 64 KiB to 1 MiB whose n fragments together (n/k × size) fit in
+ * {@linkcode SEGMENT_FRAGMENTS_BUDGET}. Larger segments are faster (fewer
+ * calls per byte); the cap bounds memory when n/k is large.
+ */
+export function defaultSegmentSize(k: number, n: number): number {
+  let log2 = MAX_SEGMENT_LOG2;
+  while (log2 > MIN_SEGMENT_LOG2 && (2 ** log2 * n) / k > SEGMENT_FRAGMENTS_BUDGET) log2--;
+  return 2 ** log2;
+}
 
 /** What {@linkcode seal} needs. */
 export interface SealOptions {
@@ -55,7 +67,7 @@ export interface SealOptions {
   allowSingleShare?: boolean;
   /** scrypt work factor, log2 N; default {@linkcode DEFAULT_LOG_N}. */
   logN?: number;
-  /** Plaintext segment size, a power of two from 64 KiB to 1 MiB. */
+  /** Plaintext segment size, a power of two from 64 KiB to 1 MiB; default {@linkcode defaultSegmentSize}. */
   segmentSize?: number;
   /** Called with 0..1 while scrypt runs. */
   onKdfProgress?: (fraction: number) => void;
@@ -105,7 +117,7 @@ export function checkSealOptions(options: SealOptions): void {
   if (!Number.isInteger(logN) || logN < MIN_LOG_N || logN > ABSOLUTE_MAX_LOG_N) {
     throw new UsageError(`logN must be an integer from ${MIN_LOG_N} to ${ABSOLUTE_MAX_LOG_N}`);
   }
-  const log2 = Math.log2(options.segmentSize ?? DEFAULT_SEGMENT_SIZE);
+  const log2 = Math.log2(options.segmentSize ?? defaultSegmentSize(k, n));
   if (!Number.isInteger(log2) || log2 < MIN_SEGMENT_LOG2 || log2 > MAX_SEGMENT_LOG2) {
     throw new UsageError("segment size must be a power of two from 64 KiB to 1 MiB");
   }
@@ -128,7 +140,7 @@ export async function seal(
   const objectId = random(16);
   const shareKey = random(32);
   const created = options.created ?? Date.now();
-  const segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+  const segmentSize = options.segmentSize ?? defaultSegmentSize(k, n);
   const master = await deriveMasterKey(options.password, kdf, {
     onProgress: options.onKdfProgress,
   });
@@ -176,3 +188,6 @@ export async function seal(
   done.catch((error) => fanOut.error(error));
   return { objectId, retrievalToken: keys.retrievalToken, shares: fanOut.streams, done };
 }
+
+/** The default segment size for the benchmark's n = 5, k = 3 (1 MiB). */
+export const DEFAULT_SEGMENT_SIZE: number = defaultSegmentSize(3, 5);

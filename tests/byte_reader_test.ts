@@ -57,7 +57,11 @@ Deno.test("byte_reader: randomized chunkings and read lengths reassemble the str
     while (true) {
       const want = rng.int(0, trial % 3 ? 11 : 900);
       const got = await reader.read(want);
-      assertEquals(got.length, Math.min(want, length - offset), `read(${want}) at ${offset} ${ctx}`);
+      assertEquals(
+        got.length,
+        Math.min(want, length - offset),
+        `read(${want}) at ${offset} ${ctx}`,
+      );
       pieces.push(got);
       offset += got.length;
       if (offset === length && want > 0) break;
@@ -95,7 +99,9 @@ Deno.test("byte_reader: atEnd is false (and consumes a byte) until the stream en
   assertEquals(await reader.atEnd(), true);
   assertEquals(await reader.atEnd(), true);
   // Exactly at a chunk boundary with more to come, atEnd must pull the next chunk.
-  const boundary = new ByteReader(streamOf([new Uint8Array([1]), new Uint8Array(0), new Uint8Array([2])]));
+  const boundary = new ByteReader(
+    streamOf([new Uint8Array([1]), new Uint8Array(0), new Uint8Array([2])]),
+  );
   assertEquals(await boundary.read(1), new Uint8Array([1]));
   assertEquals(await boundary.atEnd(), false);
   assertEquals(await boundary.atEnd(), true);

@@ -59,7 +59,9 @@ function rank(matrix: Uint8Array, size: number): number {
     let p = r;
     while (p < size && m[p * size + col] === 0) p++;
     if (p === size) continue;
-    for (let j = 0; j < size; j++) [m[r * size + j], m[p * size + j]] = [m[p * size + j], m[r * size + j]];
+    for (let j = 0; j < size; j++) {
+      [m[r * size + j], m[p * size + j]] = [m[p * size + j], m[r * size + j]];
+    }
     const s = slowInv(m[r * size + col]);
     for (let row = 0; row < size; row++) {
       if (row === r || m[row * size + col] === 0) continue;
@@ -121,7 +123,9 @@ Deno.test("gf256: mul equals the bitwise reference and MUL_TABLE on all 256x256 
       const expected = slowMul(a, b);
       const got = mul(a, b);
       if (got !== expected) assertEquals(got, expected, `mul(${a}, ${b})`);
-      if (MUL_TABLE[a * 256 + b] !== expected) assertEquals(MUL_TABLE[a * 256 + b], expected, `MUL_TABLE[${a}][${b}]`);
+      if (MUL_TABLE[a * 256 + b] !== expected) {
+        assertEquals(MUL_TABLE[a * 256 + b], expected, `MUL_TABLE[${a}][${b}]`);
+      }
       if (got !== mul(b, a)) assertEquals(got, mul(b, a), `commutativity ${a}, ${b}`);
     }
   }
@@ -242,7 +246,9 @@ Deno.test("erasure: exhaustive over every k-subset for n ≤ 8 and many data len
         const saved = fragments.map((f) => f.slice());
         for (const chosen of subsets(n, k)) {
           const slots: (Uint8Array | undefined)[] = new Array(n).fill(undefined);
-          for (const i of chosen) slots[i] = decodes % 2 === 0 ? fragments[i] : misaligned(fragments[i]);
+          for (const i of chosen) {
+            slots[i] = decodes % 2 === 0 ? fragments[i] : misaligned(fragments[i]);
+          }
           const out = coder.decode(slots, length);
           decodes++;
           if (out.length !== length || out.some((b, i) => b !== data[i])) {
@@ -273,7 +279,20 @@ Deno.test("erasure: data fragments of the systematic code are the zero-padded in
 });
 
 Deno.test("erasure: known answer for k=2, n=4 on a fixed 12-byte input", () => {
-  const data = new Uint8Array([0x01, 0x02, 0x03, 0x04, 0x10, 0x20, 0x40, 0x80, 0xff, 0xfe, 0x53, 0xca]);
+  const data = new Uint8Array([
+    0x01,
+    0x02,
+    0x03,
+    0x04,
+    0x10,
+    0x20,
+    0x40,
+    0x80,
+    0xff,
+    0xfe,
+    0x53,
+    0xca,
+  ]);
   const fragments = new ErasureCoder(2, 4).encode(data);
   // Fragment length is 4·ceil(12/8) = 8; the second data fragment carries 4 zero bytes of padding.
   const d0 = data.slice(0, 8);
@@ -299,7 +318,10 @@ Deno.test("erasure: known answer for k=2, n=4 on a fixed 12-byte input", () => {
   // row 0 is d0 / 2: 0x10 / 2 = 0x08, 0x20 / 2 = 0x10, ...
   assertEquals(toHex(fragments[2]), "dba0be4408102040");
   assertEquals(toHex(fragments[3]), "058aa692fbebcb8b");
-  assertEquals(new ErasureCoder(2, 4).decode([undefined, undefined, fragments[2], fragments[3]], 12), data);
+  assertEquals(
+    new ErasureCoder(2, 4).decode([undefined, undefined, fragments[2], fragments[3]], 12),
+    data,
+  );
 });
 
 Deno.test("erasure: sampled k-subsets for n in {16, 50, 255}", () => {
@@ -340,11 +362,19 @@ Deno.test("erasure: fewer than k fragments, wrong lengths and wrong slot counts 
   for (const chosen of [[], [0], [2, 5], [0, 1]]) {
     const slots: (Uint8Array | undefined)[] = new Array(6).fill(undefined);
     for (const i of chosen) slots[i] = fragments[i];
-    assertThrows(() => coder.decode(slots, 50), RangeError, `need 3 fragments, have ${chosen.length}`);
+    assertThrows(
+      () => coder.decode(slots, 50),
+      RangeError,
+      `need 3 fragments, have ${chosen.length}`,
+    );
   }
   const short = [...fragments];
   short[4] = fragments[4].subarray(0, fragments[4].length - 1);
-  assertThrows(() => coder.decode([undefined, undefined, ...short.slice(2)], 50), RangeError, "fragment 4");
+  assertThrows(
+    () => coder.decode([undefined, undefined, ...short.slice(2)], 50),
+    RangeError,
+    "fragment 4",
+  );
   const long = [...fragments];
   long[0] = new Uint8Array(fragments[0].length + 4);
   assertThrows(() => coder.decode(long, 50), RangeError, "fragment 0");
@@ -352,7 +382,11 @@ Deno.test("erasure: fewer than k fragments, wrong lengths and wrong slot counts 
   assertEquals(fragmentLength(50, 3), 20);
   assertThrows(() => coder.decode(fragments, 61), RangeError, "expected 24");
   assertThrows(() => coder.decode(fragments.slice(0, 5), 50), RangeError, "6 fragment slots");
-  assertThrows(() => coder.decode([...fragments, fragments[0]], 50), RangeError, "6 fragment slots");
+  assertThrows(
+    () => coder.decode([...fragments, fragments[0]], 50),
+    RangeError,
+    "6 fragment slots",
+  );
 });
 
 Deno.test("erasure: invalid (k, n) are refused", () => {
@@ -370,7 +404,9 @@ Deno.test("erasure: invalid (k, n) are refused", () => {
     [2, NaN],
     [2, Infinity],
   ];
-  for (const [k, n] of bad) assertThrows(() => new ErasureCoder(k, n), RangeError, "invalid erasure");
+  for (const [k, n] of bad) {
+    assertThrows(() => new ErasureCoder(k, n), RangeError, "invalid erasure");
+  }
   assertEquals(MAX_FRAGMENTS, 255);
   assertEquals(new ErasureCoder(255, 255).n, 255);
   assertEquals(new ErasureCoder(1, 255).encode(new Uint8Array([7])).length, 255);

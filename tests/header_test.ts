@@ -11,7 +11,7 @@ import {
   segmentLength,
 } from "../core/header.ts";
 import { FormatError } from "../core/errors.ts";
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assertEquals, assertThrows } from "./assert.ts";
 import { prng } from "./prng.ts";
 
 const FIXED = 88;
@@ -60,7 +60,12 @@ Deno.test("header: round trip with varied fields", () => {
       k: rng.int(1, n),
       n,
       segmentSize: 2 ** rng.int(16, 20),
-      created: [0, 1, MAX_PLAINTEXT_SIZE, rng.int(0, 2 ** 32 - 1) * 2 ** 20 + rng.int(0, 2 ** 20)][trial % 4],
+      created: [
+        0,
+        1,
+        MAX_PLAINTEXT_SIZE,
+        rng.int(0, 2 ** 32 - 1) * 2 ** 20 + rng.int(0, 2 ** 20),
+      ][trial % 4],
       size: [0, 1, MAX_PLAINTEXT_SIZE, 2 ** 32, 2 ** 32 - 1, rng.int(0, 2 ** 31)][trial % 6],
       tag: tags[trial % tags.length],
     });
@@ -77,17 +82,35 @@ Deno.test("header: round trip with varied fields", () => {
 
 Deno.test("header: encodeHeader refuses bad salt, object id and tag", () => {
   const base = sample(6);
-  assertThrows(() => encodeHeader({ ...base, kdf: { ...base.kdf, salt: new Uint8Array(31) } }), RangeError, "salt");
-  assertThrows(() => encodeHeader({ ...base, objectId: new Uint8Array(17) }), RangeError, "object id");
+  assertThrows(
+    () => encodeHeader({ ...base, kdf: { ...base.kdf, salt: new Uint8Array(31) } }),
+    RangeError,
+    "salt",
+  );
+  assertThrows(
+    () => encodeHeader({ ...base, objectId: new Uint8Array(17) }),
+    RangeError,
+    "object id",
+  );
   assertThrows(() => encodeHeader({ ...base, tag: "" }), Error, "tag is empty");
   assertThrows(() => encodeHeader({ ...base, tag: "a\nb" }), Error, "control character");
   assertThrows(() => encodeHeader({ ...base, k: 4, n: 3 }), FormatError, "invalid k=4 n=3");
-  assertThrows(() => encodeHeader({ ...base, kdf: { ...base.kdf, logN: 9 } }), FormatError, "logN 9");
+  assertThrows(
+    () => encodeHeader({ ...base, kdf: { ...base.kdf, logN: 9 } }),
+    FormatError,
+    "logN 9",
+  );
   assertThrows(() => encodeHeader({ ...base, segmentSize: 2 ** 15 }), FormatError, "segment size");
 });
 
 Deno.test("header: byte layout of the fixed part", () => {
-  const header = sample(3, { k: 5, n: 9, segmentSize: 2 ** 18, created: 2 ** 40 + 7, size: 2 ** 33 + 1 });
+  const header = sample(3, {
+    k: 5,
+    n: 9,
+    segmentSize: 2 ** 18,
+    created: 2 ** 40 + 7,
+    size: 2 ** 33 + 1,
+  });
   const bytes = encodeHeader(header);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   assertEquals(bytes.subarray(0, 4), new TextEncoder().encode("SSNH"));
@@ -120,7 +143,11 @@ Deno.test("header: every truncation and an extra byte are refused", () => {
 
 Deno.test("header: bad magic, version and KDF are refused", () => {
   for (let i = 0; i < 4; i++) {
-    assertThrows(() => decodeHeader(mutated((b) => b[i] ^= 0x20)), FormatError, "not a secshrnet header");
+    assertThrows(
+      () => decodeHeader(mutated((b) => b[i] ^= 0x20)),
+      FormatError,
+      "not a secshrnet header",
+    );
   }
   for (const version of [0, 2, 255]) {
     assertThrows(
@@ -130,7 +157,11 @@ Deno.test("header: bad magic, version and KDF are refused", () => {
     );
   }
   for (const kdf of [0, 2, 255]) {
-    assertThrows(() => decodeHeader(mutated((b) => b[OFFSET.kdf] = kdf)), FormatError, `unknown KDF ${kdf}`);
+    assertThrows(
+      () => decodeHeader(mutated((b) => b[OFFSET.kdf] = kdf)),
+      FormatError,
+      `unknown KDF ${kdf}`,
+    );
   }
 });
 
@@ -175,17 +206,22 @@ Deno.test("header: any reserved bit set is refused", () => {
   const reserved = [OFFSET.flags, 79, 80, 81, 82, 83, 84, 85, 86, 87];
   for (const offset of reserved) {
     for (const bit of [0x01, 0x80]) {
-      assertThrows(() => decodeHeader(mutated((b) => b[offset] = bit)), FormatError, "reserved", );
+      assertThrows(() => decodeHeader(mutated((b) => b[offset] = bit)), FormatError, "reserved");
     }
   }
 });
 
 Deno.test("header: tag length mismatch, bad UTF-8 and bad tags are refused", () => {
   for (const delta of [-1, 1, -3, 100]) {
-    const bytes = mutated((_, v) => v.setUint16(OFFSET_TAG_LENGTH, v.getUint16(OFFSET_TAG_LENGTH) + delta));
+    const bytes = mutated((_, v) =>
+      v.setUint16(OFFSET_TAG_LENGTH, v.getUint16(OFFSET_TAG_LENGTH) + delta)
+    );
     assertThrows(() => decodeHeader(bytes), FormatError, "length mismatch");
   }
-  assertThrows(() => decodeHeader(mutated((_, v) => v.setUint16(OFFSET_TAG_LENGTH, 0))), FormatError);
+  assertThrows(
+    () => decodeHeader(mutated((_, v) => v.setUint16(OFFSET_TAG_LENGTH, 0))),
+    FormatError,
+  );
   assertThrows(() => decodeHeader(withTagBytes(new Uint8Array(0))), FormatError, "tag is empty");
   const invalidUtf8 = [
     [0xff],
@@ -203,7 +239,11 @@ Deno.test("header: tag length mismatch, bad UTF-8 and bad tags are refused", () 
     const bytes = withTagBytes(new TextEncoder().encode(tag));
     assertThrows(() => decodeHeader(bytes), FormatError, "control character");
   }
-  assertThrows(() => decodeHeader(withTagBytes(new Uint8Array(4097).fill(0x61))), FormatError, "limit");
+  assertThrows(
+    () => decodeHeader(withTagBytes(new Uint8Array(4097).fill(0x61))),
+    FormatError,
+    "limit",
+  );
   assertEquals(decodeHeader(withTagBytes(new Uint8Array(4096).fill(0x61))).tag, "a".repeat(4096));
 });
 
@@ -213,7 +253,10 @@ Deno.test("header: sizes and creation times of 2^53 or more are refused", () => 
       const bytes = mutated((_, v) => v.setUint32(offset, high));
       assertThrows(() => decodeHeader(bytes), FormatError, "out of range");
     }
-    const max = mutated((_, v) => (v.setUint32(offset, 2 ** 21 - 1), v.setUint32(offset + 4, 0xffffffff)));
+    const max = mutated((
+      _,
+      v,
+    ) => (v.setUint32(offset, 2 ** 21 - 1), v.setUint32(offset + 4, 0xffffffff)));
     const decoded = decodeHeader(max);
     assertEquals(offset === OFFSET_SIZE ? decoded.size : decoded.created, MAX_PLAINTEXT_SIZE);
   }

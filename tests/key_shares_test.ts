@@ -93,7 +93,11 @@ Deno.test("key_shares: k = n = 255 (sampled orders)", async () => {
   checkShapes(shares, 255, "k=n=255");
   assertEquals(new Set(shares.map((s) => s[32])).size, 255);
   for (let sample = 0; sample < 2; sample++) {
-    assertEquals(await combineKeyShares(pick(rng, shares, 255), 255), key, `seed=${seed} sample=${sample}`);
+    assertEquals(
+      await combineKeyShares(pick(rng, shares, 255), 255),
+      key,
+      `seed=${seed} sample=${sample}`,
+    );
   }
   await assertRejects(() => combineKeyShares(shares.slice(0, 254), 255), RangeError, "exactly 255");
   // 255 shares with threshold 254 can be split too, and 254 of them rebuild.
@@ -117,14 +121,22 @@ Deno.test("key_shares: x coordinates, lengths and counts are validated", async (
   await assertRejects(() => combineKeyShares([a, b, withX(c, 0)], 3), RangeError, "x coordinate 0");
   await assertRejects(() => combineKeyShares([withX(a, 0)], 1), RangeError, "x coordinate 0");
   // Wrong lengths.
-  await assertRejects(() => combineKeyShares([a, b, c.subarray(0, 32)], 3), RangeError, "wrong length");
+  await assertRejects(
+    () => combineKeyShares([a, b, c.subarray(0, 32)], 3),
+    RangeError,
+    "wrong length",
+  );
   const long = new Uint8Array(34);
   long.set(c);
   await assertRejects(() => combineKeyShares([a, b, long], 3), RangeError, "wrong length");
   await assertRejects(() => combineKeyShares([new Uint8Array(0)], 1), RangeError, "wrong length");
   // Wrong counts.
   await assertRejects(() => combineKeyShares([a, b], 3), RangeError, "need exactly 3");
-  await assertRejects(() => combineKeyShares([a, b, c, shares[3]], 3), RangeError, "need exactly 3");
+  await assertRejects(
+    () => combineKeyShares([a, b, c, shares[3]], 3),
+    RangeError,
+    "need exactly 3",
+  );
   await assertRejects(() => combineKeyShares([], 1), RangeError, "need exactly 1");
   // The valid triple still works after all that.
   assertEquals(await combineKeyShares([c, a, b], 3), key);

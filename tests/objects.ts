@@ -58,10 +58,18 @@ export async function sealToMemory(
       parts.push(body.slice(offset, offset + length));
       offset += length;
     }
-    if (offset !== body.length) throw new Error(`share stream has ${body.length - offset} extra bytes`);
+    if (offset !== body.length) {
+      throw new Error(`share stream has ${body.length - offset} extra bytes`);
+    }
     frames.push(parts);
   }
-  return { header: headerBytes, manifest, keyShares, frames, retrievalToken: sealed.retrievalToken };
+  return {
+    header: headerBytes,
+    manifest,
+    keyShares,
+    frames,
+    retrievalToken: sealed.retrievalToken,
+  };
 }
 
 /** The full share stream bytes of index `index` of `object`. */

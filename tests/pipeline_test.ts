@@ -94,7 +94,13 @@ Deno.test("k − 1 shares fail with NotEnoughSharesError naming the count", asyn
 });
 
 type Damage = "flip-fragment" | "flip-key-share" | "flip-manifest" | "flip-header" | "truncate";
-const DAMAGE: Damage[] = ["flip-fragment", "flip-key-share", "flip-manifest", "flip-header", "truncate"];
+const DAMAGE: Damage[] = [
+  "flip-fragment",
+  "flip-key-share",
+  "flip-manifest",
+  "flip-header",
+  "truncate",
+];
 const EXPECTED: Record<Damage, Rejection["reason"][]> = {
   "flip-fragment": ["fragment-invalid"],
   "flip-key-share": ["key-share-invalid"],
@@ -111,7 +117,8 @@ function damaged(
   random: Prng,
 ) {
   const copy = cloneObject(object);
-  const flip = (bytes: Uint8Array) => bytes[random.int(0, bytes.length - 1)] ^= 1 << random.int(0, 7);
+  const flip = (bytes: Uint8Array) =>
+    bytes[random.int(0, bytes.length - 1)] ^= 1 << random.int(0, 7);
   switch (damage) {
     case "flip-fragment":
       flip(copy.frames[index - 1][random.int(0, copy.frames[index - 1].length - 1)]);
@@ -164,7 +171,9 @@ Deno.test("n − k + 1 damaged indices fail, naming every damaged index", async 
   for (let trial = 0; trial < 4; trial++) {
     const bad = subset(random, n, n - k + 1);
     const sources = Array.from({ length: n }, (_, i) => i + 1).map((i) =>
-      bad.includes(i) ? damaged(object, i, DAMAGE[trial % DAMAGE.length], random) : source(object, i)
+      bad.includes(i)
+        ? damaged(object, i, DAMAGE[trial % DAMAGE.length], random)
+        : source(object, i)
     );
     const error = await assertRejects(() => openAll(sources), NotEnoughSharesError);
     const named = error.rejections.map((r) => r.index).sort((a, b) => a - b);

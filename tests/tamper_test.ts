@@ -44,10 +44,12 @@ function positions(object: MemoryObject, index: number) {
   return parts.flatMap((part) => {
     const length = part.bytes(object).length;
     const all = Array.from({ length }, (_, position) => position);
-    const picked = length <= 400
-      ? all
-      : [...all.slice(0, 100), ...all.slice(-100), ...all.map(() => random.int(0, length - 1))
-        .slice(0, 100)];
+    const picked = length <= 400 ? all : [
+      ...all.slice(0, 100),
+      ...all.slice(-100),
+      ...all.map(() => random.int(0, length - 1))
+        .slice(0, 100),
+    ];
     return picked.map((position) => ({ ...part, position }));
   });
 }
@@ -100,7 +102,10 @@ Deno.test("with k = n a flipped byte makes the object unrecoverable and names th
 });
 
 /** Opens an object whose every share stream went through `edit`. */
-function editAll(object: MemoryObject, edit: (frames: Uint8Array[], index: number) => Uint8Array[]) {
+function editAll(
+  object: MemoryObject,
+  edit: (frames: Uint8Array[], index: number) => Uint8Array[],
+) {
   return object.frames.map((frames, i) =>
     source(object, i + 1, { body: concat(object.keyShares[i], ...edit(frames, i + 1)) })
   );
