@@ -50,11 +50,33 @@ export interface ObjectHeader {
   readonly tag: string;
 }
 
-/** Serialises `header`; throws a RangeError on an out-of-range field. */
+/**
+ * Serialises `header`; throws a RangeError on a field that does not fit its
+ * byte range, and a FormatError on one that fits but is not allowed.
+ */
 export function encodeHeader(header: ObjectHeader): Uint8Array {
   const tag = encodeTag(header.tag);
   if (header.kdf.salt.length !== 32) throw new RangeError("salt must be 32 bytes");
   if (header.objectId.length !== 16) throw new RangeError("object id must be 16 bytes");
+  const { kdf, k, n, created, size, segmentSize } = header;
+  for (
+    const [name, value, max] of [
+      ["logN", kdf.logN, 255],
+      ["r", kdf.r, 255],
+      ["p", kdf.p, 255],
+      ["k", k, 255],
+      ["n", n, 255],
+      ["created", created, MAX_PLAINTEXT_SIZE],
+      ["size", size, MAX_PLAINTEXT_SIZE],
+    ] as const
+  ) {
+    if (!Number.isSafeInteger(value) || value < 0 || value > max) {
+      throw new RangeError(`header field ${name} out of range: ${value}`);
+    }
+  }
+  if (!Number.isInteger(Math.log2(segmentSize))) {
+    throw new RangeError(`segment size ${segmentSize} is not a power of two`);
+  }
   const out = new Uint8Array(FIXED_LENGTH + tag.length);
   const view = new DataView(out.buffer);
   out.set(HEADER_MAGIC, 0);
@@ -94,7 +116,9 @@ export function decodeHeader(bytes: Uint8Array): ObjectHeader {
   }
   let tag: string;
   try {
-    tag = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(FIXED_LENGTH));
+    tag = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
+      bytes.subarray(FIXED_LENGTH),
+    );
   } catch {
     throw new FormatError("header tag is not UTF-8");
   }

@@ -24,6 +24,9 @@ export async function splitShareKey(
   n: number,
 ): Promise<Uint8Array[]> {
   if (shareKey.length !== SHARE_KEY_LENGTH) throw new RangeError("share key must be 32 bytes");
+  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < k || n > 255) {
+    throw new RangeError(`invalid threshold k=${k} of n=${n}`);
+  }
   if (k === 1) {
     return Array.from({ length: n }, (_, i) => {
       const share = new Uint8Array(KEY_SHARE_LENGTH);

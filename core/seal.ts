@@ -121,6 +121,10 @@ export function checkSealOptions(options: SealOptions): void {
   if (!Number.isInteger(log2) || log2 < MIN_SEGMENT_LOG2 || log2 > MAX_SEGMENT_LOG2) {
     throw new UsageError("segment size must be a power of two from 64 KiB to 1 MiB");
   }
+  const created = options.created;
+  if (created !== undefined && (!Number.isSafeInteger(created) || created < 0)) {
+    throw new UsageError(`created must be a non-negative integer of milliseconds, got ${created}`);
+  }
   encodeTag(options.tag);
 }
 

@@ -8,7 +8,7 @@
  */
 
 /** Thrown by every failed assertion. */
-export class AssertionError extends Error {
+class AssertionError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "AssertionError";

@@ -40,7 +40,10 @@ Deno.test("the bundled program runs from another directory with no source tree",
   try {
     const bundled = await run(["bundle", "--quiet", "-o", `${dir}/secshrnet.js`, "cli/main.ts"]);
     assertEquals(bundled.code, 0, bundled.stderr);
-    const { code, stdout } = await run(["run", "--allow-all", `${dir}/secshrnet.js`, "--help"], dir);
+    const { code, stdout } = await run(
+      ["run", "--allow-all", `${dir}/secshrnet.js`, "--help"],
+      dir,
+    );
     assertEquals(code, 0);
     assert(stdout.startsWith(`secshrnet ${VERSION}`), stdout);
   } finally {

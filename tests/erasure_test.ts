@@ -45,6 +45,10 @@ function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
 function identity(size: number): Uint8Array {
   const out = new Uint8Array(size * size);
   for (let i = 0; i < size; i++) out[i * size + i] = 1;
@@ -279,20 +283,7 @@ Deno.test("erasure: data fragments of the systematic code are the zero-padded in
 });
 
 Deno.test("erasure: known answer for k=2, n=4 on a fixed 12-byte input", () => {
-  const data = new Uint8Array([
-    0x01,
-    0x02,
-    0x03,
-    0x04,
-    0x10,
-    0x20,
-    0x40,
-    0x80,
-    0xff,
-    0xfe,
-    0x53,
-    0xca,
-  ]);
+  const data = fromHex("0102030410204080fffe53ca");
   const fragments = new ErasureCoder(2, 4).encode(data);
   // Fragment length is 4·ceil(12/8) = 8; the second data fragment carries 4 zero bytes of padding.
   const d0 = data.slice(0, 8);
@@ -301,12 +292,8 @@ Deno.test("erasure: known answer for k=2, n=4 on a fixed 12-byte input", () => {
   assertEquals(fragments[1], d1);
   // Parity row r, column c: 1/((k + r) XOR c); for k = 2: [[1/2, 1/3], [1/3, 1/2]].
   const coefficient = (r: number, c: number) => slowInv((2 + r) ^ c);
-  assertEquals([coefficient(0, 0), coefficient(0, 1), coefficient(1, 0), coefficient(1, 1)], [
-    0x8e,
-    0xf4,
-    0xf4,
-    0x8e,
-  ]);
+  const table = [coefficient(0, 0), coefficient(0, 1), coefficient(1, 0), coefficient(1, 1)];
+  assertEquals(toHex(new Uint8Array(table)), "8ef4f48e");
   for (let r = 0; r < 2; r++) {
     const expected = new Uint8Array(8);
     for (let j = 0; j < 8; j++) {
@@ -390,24 +377,29 @@ Deno.test("erasure: fewer than k fragments, wrong lengths and wrong slot counts 
 });
 
 Deno.test("erasure: invalid (k, n) are refused", () => {
-  const bad: [number, number][] = [
-    [0, 1],
-    [0, 0],
-    [-1, 3],
-    [3, 2],
-    [2, 1],
-    [1, 256],
-    [256, 256],
-    [1.5, 3],
-    [2, 3.5],
-    [NaN, 3],
-    [2, NaN],
-    [2, Infinity],
-  ];
+  const bad = [[0, 1], [0, 0], [-1, 3], [3, 2], [2, 1], [1, 256], [256, 256], [1.5, 3]];
+  bad.push([2, 3.5], [NaN, 3], [2, NaN], [2, Infinity]);
   for (const [k, n] of bad) {
     assertThrows(() => new ErasureCoder(k, n), RangeError, "invalid erasure");
   }
   assertEquals(MAX_FRAGMENTS, 255);
   assertEquals(new ErasureCoder(255, 255).n, 255);
   assertEquals(new ErasureCoder(1, 255).encode(new Uint8Array([7])).length, 255);
+});
+
+Deno.test("erasure: one coder decodes many distinct index sets (decoder cache)", () => {
+  const seed = 0xcace;
+  const rng = prng(seed);
+  const coder = new ErasureCoder(2, 255);
+  const data = rng.bytes(41);
+  const fragments = coder.encode(data);
+  // Index sets whose digits run together alike ("1123"), then more than 64 sets, then repeats.
+  const sets = [[1, 123], [11, 23], [112, 113], [1, 12], [11, 2].sort((a, b) => a - b)];
+  for (let i = 0; i < 80; i++) sets.push([i, 254 - i].sort((a, b) => a - b));
+  sets.push([1, 123], [11, 23], [0, 254]);
+  for (const chosen of sets) {
+    const slots: (Uint8Array | undefined)[] = new Array(255).fill(undefined);
+    for (const i of chosen) slots[i] = fragments[i];
+    assertEquals(coder.decode(slots, 41), data, `seed=${seed} chosen=[${chosen}]`);
+  }
 });

@@ -120,6 +120,8 @@ Deno.test("bad sealing options are refused with a UsageError naming the problem"
     [{ segmentSize: 2 ** 21 }, "segment size"],
     [{ tag: "" }, "tag is empty"],
     [{ tag: "a\u0000b" }, "control character"],
+    [{ created: -1 }, "created must be"],
+    [{ created: 1.5 }, "created must be"],
   ];
   for (const [change, message] of cases) {
     await assertRejects(
