@@ -174,3 +174,15 @@ export function segmentLength(
   const count = segmentCount(header);
   return index < count - 1 ? header.segmentSize : header.size - (count - 1) * header.segmentSize;
 }
+
+/**
+ * Length in bytes of one index's share stream for `header`: the 33-byte key
+ * share, then per segment a fragment of `4·ceil((L + 32) / 4k)` bytes and a
+ * 32-byte tag (docs/FORMAT.md). Servers check uploads against it.
+ */
+export function shareStreamLength(header: ObjectHeader): number {
+  const count = segmentCount(header);
+  const frame = (length: number) => 4 * Math.ceil((length + 32) / (4 * header.k)) + 32;
+  const last = segmentLength(header, count - 1);
+  return 33 + (count - 1) * frame(header.segmentSize) + frame(last);
+}

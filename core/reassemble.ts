@@ -13,6 +13,7 @@ import { ErasureCoder, fragmentLength } from "./erasure.ts";
 import { FRAGMENT_TAG_LENGTH, unframeFragment } from "./fragment.ts";
 import { type ObjectHeader, segmentCount, segmentLength } from "./header.ts";
 import type { ObjectKeys } from "./keys.ts";
+import { GarbagePacer } from "./memory.ts";
 import { openShareSegment } from "./share_cipher.ts";
 import { openSegment, TAG_LENGTH } from "./stream.ts";
 
@@ -47,6 +48,7 @@ export function reassemble(input: ReassembleInput): ReadableStream<Uint8Array> {
   const coder = new ErasureCoder(header.k, header.n);
   const count = segmentCount(header);
   let segment = 0;
+  const pacer = new GarbagePacer();
 
   const cancelAll = async (reason?: unknown) => {
     await Promise.all(live.map((share) => share.reader.cancel(reason)));
@@ -116,6 +118,7 @@ export function reassemble(input: ReassembleInput): ReadableStream<Uint8Array> {
       }
       segment++;
       controller.enqueue(plaintext);
+      pacer.processed(length);
       if (last) {
         await checkEnds(live, rejections, count);
         await cancelAll();

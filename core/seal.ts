@@ -33,6 +33,7 @@ import {
   MIN_LOG_N,
 } from "./keys.ts";
 import { encodeManifest } from "./manifest.ts";
+import { GarbagePacer } from "./memory.ts";
 import { segments } from "./segmenter.ts";
 import { importShareKey, sealShareSegment } from "./share_cipher.ts";
 import { sealSegment } from "./stream.ts";
@@ -157,6 +158,7 @@ export async function seal(
 
   const produce = async (): Promise<SealResult> => {
     let size = 0;
+    const pacer = new GarbagePacer();
     for await (const segment of segments(input, segmentSize)) {
       size += segment.data.length;
       if (size > MAX_PLAINTEXT_SIZE) throw new UsageError("input too large");
@@ -172,6 +174,7 @@ export async function seal(
         throw new DOMException("all share streams cancelled", "AbortError");
       }
       frames.forEach((frame, i) => fanOut.enqueue(i, frame));
+      pacer.processed(segment.data.length);
     }
     const header: ObjectHeader = {
       kdf,

@@ -1,0 +1,438 @@
+/**
+ * The configuration file, `secshrnet.conf` (TOML), read by every command:
+ * how to reach Redis, the network name, server storage limits and the KDF
+ * work factor. Every key is optional; `secshrnet.example.toml` documents them
+ * with their defaults. Unknown tables and keys, wrong types and bad values are
+ * refused with a one-line {@linkcode ConfigError} naming the file and key.
+ *
+ * @module
+ */
+
+import { parse, TomlError } from "smol-toml";
+import { UsageError } from "../core/errors.ts";
+import { ABSOLUTE_MAX_LOG_N, DEFAULT_LOG_N, MIN_LOG_N } from "../core/keys.ts";
+
+/** Where and how to reach Redis. */
+export interface RedisConfig {
+  /** Full URL, redis:// or rediss://, including username/password when set (what ioredis takes). */
+  url: string;
+  /** TLS settings; present exactly when `url` is rediss://. */
+  tls?: {
+    /** PEM file of the certificate authority to trust instead of the system's. */
+    caFile?: string;
+    /** Whether to refuse a server certificate that does not verify. */
+    rejectUnauthorized: boolean;
+  };
+}
+
+/** The whole configuration, defaults filled in. */
+export interface Config {
+  /** How to reach Redis. */
+  redis: RedisConfig;
+  /** The network: its name prefixes every Redis channel. */
+  network: { name: string };
+  /** Storage limits of `secshrnet serve`, in bytes; undefined = no limit. */
+  server: { maxObjectBytes?: number; maxTotalBytes?: number };
+  /** scrypt work factor (log2 N) used when sealing. */
+  kdf: { logN: number };
+  /** The file the config was read from, or undefined when defaults were used. */
+  source?: string;
+}
+
+/** The config file or SECSHRNET_REDIS_URL is missing, unreadable or invalid (one-line message). */
+export class ConfigError extends UsageError {
+  constructor(message: string) {
+    super(message.replace(/\s*[\r\n]+\s*/g, " "));
+  }
+}
+
+/** Redis URL used when neither the file nor the environment names one. */
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+/** Network name used when the file names none. */
+export const DEFAULT_NETWORK = "secshrnet";
+/** Name of the config file inside the root directory. */
+export const CONFIG_FILE_NAME = "secshrnet.conf";
+/** Environment variable that, when non-empty, replaces the Redis URL of the file. */
+export const REDIS_URL_ENV = "SECSHRNET_REDIS_URL";
+/** What a network name may be: it becomes part of Redis channel names. */
+export const NETWORK_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+type Env = Record<string, string | undefined>;
+type Table = Record<string, unknown>;
+
+/** The `[redis]` keys that build a url, so cannot come with `url`. */
+const REDIS_PARTS = ["host", "port", "username", "password", "tls"] as const;
+/** The known keys of each table, in the order they are documented. */
+const KNOWN: Record<string, readonly string[]> = {
+  redis: ["url", ...REDIS_PARTS, "ca_file", "tls_reject_unauthorized"],
+  network: ["name"],
+  server: ["max_object_bytes", "max_total_bytes"],
+  kdf: ["log_n"],
+};
+const DEFAULT_HOST = "127.0.0.1";
+const DEFAULT_PORT = 6379;
+
+/** `$HOME/.secshrnet` (`USERPROFILE` stands in on Windows); throws ConfigError when unset. */
+export function defaultRoot(env: Env = Deno.env.toObject()): string {
+  const home = env.HOME || env.USERPROFILE;
+  if (!home) {
+    throw new ConfigError(
+      "HOME is not set, so there is no default root $HOME/.secshrnet; set HOME or give a config file with -c",
+    );
+  }
+  return `${home.replace(/[/\\]+$/, "")}/.secshrnet`;
+}
+
+/**
+ * Loads the config. `path` (from -c) must exist, else ConfigError "config file X not found".
+ * Without `path`, reads ROOT/secshrnet.conf if it exists (root = options.root ?? defaultRoot()),
+ * else uses defaults. Env SECSHRNET_REDIS_URL (from options.env ?? Deno.env.toObject()) overrides
+ * the Redis URL from the file. A relative `ca_file` is taken beside the config file; it must exist.
+ */
+export async function loadConfig(
+  options: { path?: string; root?: string; env?: Env } = {},
+): Promise<Config> {
+  const env = options.env ?? Deno.env.toObject();
+  const file = options.path ??
+    `${(options.root ?? defaultRoot(env)).replace(/[/\\]+$/, "")}/${CONFIG_FILE_NAME}`;
+  let text: string | undefined;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new ConfigError(`${file}: cannot read: ${(error as Error).message}`);
+    }
+    if (options.path !== undefined) throw new ConfigError(`config file ${file} not found`);
+  }
+  const config = text === undefined
+    ? buildConfig(Object.create(null), undefined, env)
+    : parseConfig(text, file, env);
+  const caFile = config.redis.tls?.caFile;
+  if (caFile !== undefined) {
+    const info = await Deno.stat(caFile).catch(() => undefined);
+    if (!info?.isFile) {
+      throw new ConfigError(`${file}: [redis] ca_file ${caFile} not found or not a file`);
+    }
+  }
+  return config;
+}
+
+/**
+ * Parses TOML text (exported for tests); `source` names the file in messages and is the base of a
+ * relative `ca_file`. `env` (default: none) may hold SECSHRNET_REDIS_URL, as in {@linkcode loadConfig}.
+ */
+export function parseConfig(text: string, source: string, env: Env = {}): Config {
+  let doc: Table;
+  try {
+    doc = parse(text.replace(/^\uFEFF/, ""), { integersAsBigInt: true });
+  } catch (error) {
+    if (error instanceof TomlError) {
+      const reason = error.message.split("\n")[0].replace(/^Invalid TOML document:\s*/, "");
+      throw new ConfigError(`${source}:${error.line}:${error.column}: invalid TOML: ${reason}`);
+    }
+    throw new ConfigError(`${source}: invalid TOML: ${(error as Error).message}`);
+  }
+  return buildConfig(doc, source, env);
+}
+
+/** Replaces the password of a URL (even a malformed one) with "***", for logs and messages. */
+export function redactUrl(url: string): string {
+  const parts = splitAuthority(url);
+  if (parts?.userinfo === undefined) return url;
+  const colon = parts.userinfo.indexOf(":");
+  if (colon < 0 || colon === parts.userinfo.length - 1) return url;
+  return `${parts.prefix}${parts.userinfo.slice(0, colon)}:***@${parts.hostport}${parts.rest}`;
+}
+
+/**
+ * Reads a byte count: a positive integer, or a string like "512 MiB", "1.5GiB", "2 GB", "123"
+ * (B, KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB of 1024; case-insensitive; decimals
+ * are floored to whole bytes). `key` and `source` name the setting in the error.
+ */
+export function parseByteSize(value: unknown, key: string, source: string): number {
+  const expected = `${source}: ${key} must be a positive whole number of bytes or a size like ` +
+    `"512 MiB" (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)`;
+  let bytes: bigint;
+  if (typeof value === "bigint") {
+    bytes = value;
+  } else if (typeof value === "number" && Number.isSafeInteger(value)) {
+    bytes = BigInt(value);
+  } else if (typeof value === "string") {
+    const match = /^\s*(\d+)(?:\.(\d+))?\s*([A-Za-z]*)\s*$/.exec(value);
+    const unit = match ? BYTE_UNITS.get(match[3].toLowerCase()) : undefined;
+    if (!match || unit === undefined) {
+      throw new ConfigError(`${expected}, not ${JSON.stringify(value)}`);
+    }
+    const fraction = match[2] ?? "";
+    bytes = BigInt(match[1] + fraction) * unit / 10n ** BigInt(fraction.length);
+  } else {
+    throw new ConfigError(`${expected}, not ${describe(value)}`);
+  }
+  if (bytes < 1n) {
+    throw new ConfigError(`${expected}, not ${formatValue(value)} (less than 1 byte)`);
+  }
+  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new ConfigError(`${source}: ${key} is too large: ${formatValue(value)}`);
+  }
+  return Number(bytes);
+}
+
+/** Multiplier of each size unit, by lower-case name. */
+const BYTE_UNITS = new Map<string, bigint>([["", 1n], ["b", 1n]]);
+for (const [i, prefix] of ["k", "m", "g", "t"].entries()) {
+  BYTE_UNITS.set(`${prefix}b`, 1000n ** BigInt(i + 1));
+  BYTE_UNITS.set(`${prefix}ib`, 1024n ** BigInt(i + 1));
+}
+
+/** Validates the parsed document and fills in defaults; `source` undefined means no file. */
+function buildConfig(doc: Table, source: string | undefined, env: Env): Config {
+  const file = source ?? "(defaults)";
+  for (const [name, value] of Object.entries(doc)) {
+    if (Object.hasOwn(KNOWN, name)) continue;
+    const known = Object.keys(KNOWN).map((table) => `[${table}]`).join(", ");
+    throw new ConfigError(
+      isTable(value)
+        ? `${file}: [${name}]: unknown table (known: ${known})`
+        : `${file}: ${name}: unknown top-level key; every setting belongs in a table (${known})`,
+    );
+  }
+  const redis = section(doc, "redis", file);
+  const network = section(doc, "network", file);
+  const server = section(doc, "server", file);
+  const kdf = section(doc, "kdf", file);
+
+  const config: Config = {
+    redis: { url: DEFAULT_REDIS_URL },
+    network: { name: DEFAULT_NETWORK },
+    server: {},
+    kdf: { logN: DEFAULT_LOG_N },
+  };
+  if (source !== undefined) config.source = source;
+
+  const fileUrl = redisUrlFromFile(redis);
+  if (fileUrl !== undefined) config.redis.url = fileUrl;
+  const envUrl = env[REDIS_URL_ENV];
+  const fromEnv = envUrl !== undefined && envUrl !== "";
+  if (fromEnv) config.redis.url = checkRedisUrl(envUrl, `environment variable ${REDIS_URL_ENV}`);
+  const caFile = string(redis, "ca_file");
+  const reject = boolean(redis, "tls_reject_unauthorized");
+  if (caFile === "") throw wrongValue(redis, "ca_file", "a file name", "an empty string");
+  if (config.redis.url.startsWith("rediss:")) {
+    config.redis.tls = { rejectUnauthorized: reject !== false };
+    if (caFile !== undefined) config.redis.tls.caFile = besideFile(source, caFile);
+  } else if (caFile !== undefined || reject !== undefined) {
+    const key = caFile !== undefined ? "ca_file" : "tls_reject_unauthorized";
+    const why = fromEnv ? ` (${REDIS_URL_ENV} is set to a redis:// URL)` : "";
+    throw new ConfigError(
+      `${file}: [redis] ${key} needs TLS: use a rediss:// url or tls = true${why}`,
+    );
+  }
+
+  const name = string(network, "name");
+  if (name !== undefined) {
+    if (!NETWORK_NAME_PATTERN.test(name)) {
+      throw new ConfigError(
+        `${file}: [network] name ${JSON.stringify(name)} is not allowed: use 1 to 64 characters ` +
+          `from A-Z, a-z, 0-9, ".", "_" and "-"`,
+      );
+    }
+    config.network.name = name;
+  }
+
+  const objectSize = server.values.max_object_bytes;
+  const totalSize = server.values.max_total_bytes;
+  if (objectSize !== undefined) {
+    config.server.maxObjectBytes = parseByteSize(objectSize, "[server] max_object_bytes", file);
+  }
+  if (totalSize !== undefined) {
+    config.server.maxTotalBytes = parseByteSize(totalSize, "[server] max_total_bytes", file);
+  }
+  const { maxObjectBytes, maxTotalBytes } = config.server;
+  if (
+    maxObjectBytes !== undefined && maxTotalBytes !== undefined && maxObjectBytes > maxTotalBytes
+  ) {
+    throw new ConfigError(
+      `${file}: [server] max_object_bytes (${maxObjectBytes}) is larger than max_total_bytes ` +
+        `(${maxTotalBytes})`,
+    );
+  }
+
+  const logN = integer(kdf, "log_n", MIN_LOG_N, ABSOLUTE_MAX_LOG_N);
+  if (logN !== undefined) config.kdf.logN = logN;
+  return config;
+}
+
+/** The `[redis]` url: `url`, or one built from host/port/username/password/tls, or undefined. */
+function redisUrlFromFile(redis: Section): string | undefined {
+  const url = string(redis, "url");
+  const host = string(redis, "host");
+  const port = integer(redis, "port", 1, 65535) ?? DEFAULT_PORT;
+  const username = string(redis, "username");
+  const password = string(redis, "password");
+  const tls = boolean(redis, "tls");
+  const parts = REDIS_PARTS.filter((key) => redis.values[key] !== undefined);
+  if (url !== undefined) {
+    if (parts.length > 0) {
+      throw new ConfigError(
+        `${redis.file}: [redis] url conflicts with ${parts.join(", ")}: give either url or ` +
+          `host/port/username/password/tls, not both`,
+      );
+    }
+    return checkRedisUrl(url, `${redis.file}: [redis] url`);
+  }
+  if (parts.length === 0) return undefined;
+  const hostName = host ?? DEFAULT_HOST;
+  const badHost = wrongValue(redis, "host", "a host name or IP address", JSON.stringify(hostName));
+  if (hostName === "" || /[\s/?#@\\]/.test(hostName)) throw badHost;
+  const bracketed = hostName.includes(":") && !hostName.startsWith("[")
+    ? `[${hostName}]`
+    : hostName;
+  const userinfo = username === undefined && password === undefined
+    ? ""
+    : encodeURIComponent(username ?? "") +
+      (password === undefined ? "" : `:${encodeURIComponent(password)}`) + "@";
+  let parsed: URL;
+  try {
+    parsed = new URL(`${tls ? "rediss" : "redis"}://${userinfo}${bracketed}:${port}`);
+  } catch {
+    throw badHost;
+  }
+  const sameHost = bracketed.startsWith("[")
+    ? parsed.hostname.startsWith("[")
+    : parsed.hostname === hostName;
+  if (!sameHost || parsed.port !== String(port)) throw badHost;
+  return checkRedisUrl(
+    parsed.href,
+    `${redis.file}: [redis] the url built from host/port/username/password/tls,`,
+  );
+}
+
+/**
+ * Checks a Redis URL as ioredis will read it; returns its normalised form.
+ * `label` starts every message ("FILE: [redis] url" or "SECSHRNET_REDIS_URL").
+ */
+function checkRedisUrl(raw: string, label: string): string {
+  const shown = JSON.stringify(redactUrl(raw));
+  const fail = (problem: string): never => {
+    throw new ConfigError(`${label} ${shown} ${problem}`);
+  };
+  const port = splitAuthority(raw)?.hostport.match(/^(?:\[[^\]]*\]|[^:]*):(\d+)$/)?.[1];
+  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) {
+    fail(`has port ${port}: the port must be an integer from 1 to 65535`);
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return fail("is not a valid URL (expected redis://[user:password@]host[:port][/db])");
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    fail(`must use redis:// or rediss://, not ${url.protocol}//`);
+  }
+  if (url.hostname === "") fail("has no host");
+  if (url.hostname.includes("%")) fail("has a non-ASCII host name: write it in punycode (xn--...)");
+  if (!/^(\/\d*)?$/.test(url.pathname)) fail("has a path other than a database number like /0");
+  if (url.search !== "" || url.hash !== "") fail("must not have a query (?...) or fragment (#...)");
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    fail("has a malformed %-escape in its username or password (write % as %25)");
+  }
+  if (new URL(url.href).href !== url.href) fail("does not survive URL normalisation");
+  return url.href;
+}
+
+/** Splits "scheme://userinfo@hostport/rest" the way URL parsers do (last "@" ends userinfo). */
+function splitAuthority(
+  url: string,
+): { prefix: string; userinfo?: string; hostport: string; rest: string } | undefined {
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/s.exec(url);
+  if (!match) return undefined;
+  const [, prefix, authority, rest] = match;
+  const at = authority.lastIndexOf("@");
+  if (at < 0) return { prefix, hostport: authority, rest };
+  return { prefix, userinfo: authority.slice(0, at), hostport: authority.slice(at + 1), rest };
+}
+
+/** One table of the file (`values`), with the file and table `name` that messages give. */
+interface Section {
+  readonly file: string;
+  readonly name: string;
+  readonly values: Table;
+}
+
+/** The table `name` of `doc` (empty when absent), its keys checked against {@linkcode KNOWN}. */
+function section(doc: Table, name: string, file: string): Section {
+  const values = doc[name] ?? Object.create(null);
+  if (!isTable(values)) {
+    throw new ConfigError(`${file}: [${name}] must be a table, not ${describe(values)}`);
+  }
+  const known = KNOWN[name];
+  for (const key of Object.keys(values)) {
+    if (!known.includes(key)) {
+      throw new ConfigError(`${file}: [${name}] ${key}: unknown key (known: ${known.join(", ")})`);
+    }
+  }
+  return { file, name, values };
+}
+
+/** The error for `key` of `table` holding `got` where `expected` was wanted. */
+function wrongValue(table: Section, key: string, expected: string, got: string): ConfigError {
+  return new ConfigError(`${table.file}: [${table.name}] ${key} must be ${expected}, not ${got}`);
+}
+
+/** `key` of `table` as a string; undefined when absent. */
+function string(table: Section, key: string): string | undefined {
+  const value = table.values[key];
+  if (value === undefined || typeof value === "string") return value;
+  throw wrongValue(table, key, "a string", describe(value));
+}
+
+/** `key` of `table` as a boolean; undefined when absent. */
+function boolean(table: Section, key: string): boolean | undefined {
+  const value = table.values[key];
+  if (value === undefined || typeof value === "boolean") return value;
+  throw wrongValue(table, key, "true or false", describe(value));
+}
+
+/** `key` of `table` as an integer from `min` to `max`; undefined when absent. */
+function integer(table: Section, key: string, min: number, max: number): number | undefined {
+  const value = table.values[key];
+  if (value === undefined) return undefined;
+  if (typeof value === "bigint" && value >= BigInt(min) && value <= BigInt(max)) {
+    return Number(value);
+  }
+  const got = typeof value === "bigint" ? String(value) : describe(value);
+  throw wrongValue(table, key, `an integer from ${min} to ${max}`, got);
+}
+
+/** A relative `path` taken beside the config file `source` (unchanged without one). */
+function besideFile(source: string | undefined, path: string): string {
+  if (source === undefined || /^([/\\]|[A-Za-z]:[/\\])/.test(path)) return path;
+  const cut = Math.max(source.lastIndexOf("/"), source.lastIndexOf("\\"));
+  return cut < 0 ? path : source.slice(0, cut + 1) + path;
+}
+
+/** Whether a parsed TOML value is a table (not an array or a date-time). */
+function isTable(value: unknown): value is Table {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Date);
+}
+
+/** The TOML type of a parsed value, for messages ("a string", "a float", ...). */
+function describe(value: unknown): string {
+  if (typeof value === "string") return "a string";
+  if (typeof value === "boolean") return "a boolean";
+  if (typeof value === "bigint") return "an integer";
+  if (typeof value === "number") return "a float"; // TOML integers are parsed as bigint
+  if (Array.isArray(value)) return "an array";
+  if (isTable(value)) return "a table";
+  if (value instanceof Date) return "a date-time";
+  return typeof value;
+}
+
+/** `value` as written, for messages about byte sizes. */
+function formatValue(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}

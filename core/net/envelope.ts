@@ -1,0 +1,108 @@
+/**
+ * The wire envelope: every message on a secshrnet channel is one msgpack map
+ *
+ * ```text
+ * { v: 1, t: type, f: sender address, i: message id, r?: id replied to, b: body }
+ * ```
+ *
+ * validated field by field before anything else looks at it. Byte fields of
+ * the body stay zero-copy views into the received buffer (copy what you keep).
+ *
+ * @module
+ */
+
+import { decode, encode } from "@msgpack/msgpack";
+
+/** Protocol version carried in every envelope. */
+export const PROTOCOL_VERSION = 1;
+/** Largest encoded envelope accepted or sent (a fragment frame is at most 1 MiB + 64). */
+export const MAX_MESSAGE_BYTES = 2 * 2 ** 20;
+
+/** A host's address: its role and id, e.g. `server:3f9a…`. Channel = `<network>:<address>`. */
+export type Address = `server:${string}` | `client:${string}`;
+
+/** A decoded, validated message. */
+export interface Envelope {
+  /** Message type, e.g. `info`, `put-data`, `reply`. */
+  readonly type: string;
+  /** The sender's address. */
+  readonly from: Address;
+  /** The sender's id for this message (unique per sender, increasing). */
+  readonly id: number;
+  /** The id of the request this message answers, if it is a reply. */
+  readonly replyTo?: number;
+  /** Type-specific fields; validate before use. */
+  readonly body: Record<string, unknown>;
+}
+
+/** Raised for any message that does not decode or validate. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+const ADDRESS = /^(server|client):[0-9a-f]{16}$/;
+const TYPE = /^[a-z][a-z-]{0,31}$/;
+
+/** Whether `value` is a well-formed host address. */
+export function isAddress(value: unknown): value is Address {
+  return typeof value === "string" && ADDRESS.test(value);
+}
+
+/** Encodes an envelope; throws a ProtocolError when it exceeds {@linkcode MAX_MESSAGE_BYTES}. */
+export function encodeEnvelope(envelope: Envelope): Uint8Array {
+  const map: Record<string, unknown> = {
+    v: PROTOCOL_VERSION,
+    t: envelope.type,
+    f: envelope.from,
+    i: envelope.id,
+    b: envelope.body,
+  };
+  if (envelope.replyTo !== undefined) map.r = envelope.replyTo;
+  const bytes = encode(map, { ignoreUndefined: true });
+  if (bytes.length > MAX_MESSAGE_BYTES) {
+    throw new ProtocolError(`message of ${bytes.length} bytes exceeds ${MAX_MESSAGE_BYTES}`);
+  }
+  return bytes;
+}
+
+/** Decodes and validates an envelope; throws a ProtocolError saying what is wrong. */
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  if (bytes.length > MAX_MESSAGE_BYTES) throw new ProtocolError("message too large");
+  let value: unknown;
+  try {
+    value = decode(bytes, {
+      maxStrLength: 65536,
+      maxBinLength: MAX_MESSAGE_BYTES,
+      maxArrayLength: 100_000,
+      maxMapLength: 64,
+    });
+  } catch (error) {
+    throw new ProtocolError(`undecodable message: ${(error as Error).message}`);
+  }
+  if (!isPlainObject(value)) throw new ProtocolError("message is not a map");
+  const { v, t, f, i, r, b } = value;
+  if (v !== PROTOCOL_VERSION) throw new ProtocolError(`unsupported protocol version ${String(v)}`);
+  if (typeof t !== "string" || !TYPE.test(t)) throw new ProtocolError("bad message type");
+  if (!isAddress(f)) throw new ProtocolError("bad sender address");
+  if (!isUint32(i)) throw new ProtocolError("bad message id");
+  if (r !== undefined && !isUint32(r)) throw new ProtocolError("bad reply id");
+  if (!isPlainObject(b)) throw new ProtocolError("body is not a map");
+  for (const key of Object.keys(value)) {
+    if (!["v", "t", "f", "i", "r", "b"].includes(key)) {
+      throw new ProtocolError(`unknown field ${key}`);
+    }
+  }
+  return { type: t, from: f, id: i, replyTo: r, body: b };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Uint8Array);
+}
+
+function isUint32(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+}

@@ -1,0 +1,263 @@
+/**
+ * The server's store: per tag, up to two committed objects (the newest is
+ * served; the one before stays as a fallback until a client prunes it or a
+ * newer one arrives), each written to `uploads/`, fsynced, and made visible
+ * by one atomic rename. Shares are released, replaced or deleted only against
+ * the retrieval token, whose SHA-256 is all the server keeps.
+ *
+ * @module
+ */
+
+import { equalBytes, toHex } from "../core/bytes.ts";
+import { decodeHeader, type ObjectHeader } from "../core/header.ts";
+import { Upload } from "./upload.ts";
+import { makePrivateDir, RootPaths, syncDir, tagHash } from "./paths.ts";
+
+/** Why a store operation was refused; `code` travels to the client. */
+export class StoreError extends Error {
+  /** `exists`, `forbidden`, `not-found`, `full`, `conflict` or `bad-request`. */
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "StoreError";
+    this.code = code;
+  }
+}
+
+/** Size limits of a store; undefined means none. */
+export interface StoreLimits {
+  maxObjectBytes?: number;
+  maxTotalBytes?: number;
+}
+
+/** One committed object as the server holds it. */
+export interface StoredObject {
+  /** Its directory. */
+  readonly dir: string;
+  /** The header bytes. */
+  readonly header: Uint8Array;
+  /** The header, decoded. */
+  readonly info: ObjectHeader;
+  /** This server's share index. */
+  readonly index: number;
+  /** Bytes of its share stream. */
+  readonly shareBytes: number;
+}
+
+/** Objects kept per tag: the newest and the one before. */
+const KEPT_PER_TAG = 2;
+
+/** A server's objects on disk. */
+export class Store {
+  /** Paths under the root. */
+  readonly paths: RootPaths;
+  /** Limits enforced on uploads. */
+  readonly limits: StoreLimits;
+  #objects = 0;
+  #bytes = 0;
+  #reserved = 0;
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  private constructor(paths: RootPaths, limits: StoreLimits) {
+    this.paths = paths;
+    this.limits = limits;
+  }
+
+  /** Opens (creating) the store under `root`, drops unfinished uploads, counts what is stored. */
+  static async open(root: string, limits: StoreLimits = {}): Promise<Store> {
+    const store = new Store(new RootPaths(root), limits);
+    await makePrivateDir(store.paths.root);
+    await Deno.chmod(store.paths.root, 0o700);
+    await Deno.remove(store.paths.uploads, { recursive: true }).catch(() => {});
+    await makePrivateDir(store.paths.uploads);
+    await makePrivateDir(store.paths.tags);
+    for await (const { objects } of store.#tagDirs()) {
+      store.#objects += objects.length;
+      for (const object of objects) store.#bytes += object.shareBytes;
+    }
+    return store;
+  }
+
+  /** Objects and share bytes stored. */
+  get stats(): { objects: number; bytes: number } {
+    return { objects: this.#objects, bytes: this.#bytes };
+  }
+
+  /** Runs `task` with the tag's lock held, so commits, removals and prunes of one tag never interleave. */
+  async withTag<T>(tag: string, task: (dir: string) => Promise<T>): Promise<T> {
+    const hash = await tagHash(tag);
+    const previous = this.#locks.get(hash) ?? Promise.resolve();
+    const run = previous.catch(() => {}).then(() => task(this.paths.tagDir(hash)));
+    this.#locks.set(hash, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(hash) === run) this.#locks.delete(hash);
+    }
+  }
+
+  /** The committed objects of `tag`, newest first. */
+  async objects(tag: string): Promise<StoredObject[]> {
+    return await readObjects(this.paths.tagDir(await tagHash(tag)));
+  }
+
+  /**
+   * Starts an upload of share `index` of object `objectId` for `tag`. When the
+   * tag already holds an object, `replaceToken` must be the retrieval token of
+   * the newest one (else `exists`, or `forbidden` when it is wrong).
+   */
+  async beginUpload(params: {
+    tag: string;
+    objectId: Uint8Array;
+    index: number;
+    tokenHash: Uint8Array;
+    replaceToken?: Uint8Array;
+  }): Promise<Upload> {
+    const newest = (await this.objects(params.tag))[0];
+    if (newest !== undefined) await this.#checkReplace(newest, params.replaceToken);
+    const id = toHex(crypto.getRandomValues(new Uint8Array(8)));
+    return await Upload.create(this, {
+      ...params,
+      id,
+      dir: `${this.paths.uploads}/${id}`,
+      replaces: newest?.dir,
+    });
+  }
+
+  async #checkReplace(newest: StoredObject, replaceToken: Uint8Array | undefined) {
+    if (replaceToken === undefined) {
+      throw new StoreError("exists", "tag already holds an object; replacing it needs --force");
+    }
+    if (!await tokenMatches(newest.dir, replaceToken)) {
+      throw new StoreError("forbidden", "retrieval token does not match the stored object");
+    }
+  }
+
+  /** Reserves `bytes` of the total-size limit for an upload; throws `full` when over. */
+  reserve(bytes: number): void {
+    const max = this.limits.maxTotalBytes;
+    if (max !== undefined && this.#bytes + this.#reserved + bytes > max) {
+      throw new StoreError("full", `server storage limit of ${max} bytes reached`);
+    }
+    this.#reserved += bytes;
+  }
+
+  /** Returns an upload's reservation. */
+  release(bytes: number): void {
+    this.#reserved -= bytes;
+  }
+
+  /** Called by an upload once committed: counts it and drops objects beyond the kept two. */
+  async committed(tagDir: string, shareBytes: number): Promise<void> {
+    this.#objects++;
+    this.#bytes += shareBytes;
+    const objects = await readObjects(tagDir);
+    for (const old of objects.slice(KEPT_PER_TAG)) await this.#delete(old);
+    await syncDir(tagDir);
+  }
+
+  /**
+   * The object `objectId` (hex) of `tag`, if `token` is its retrieval token.
+   * Throws `not-found` or `forbidden`.
+   */
+  async authorize(tag: string, objectId: string, token: Uint8Array): Promise<StoredObject> {
+    const object = (await this.objects(tag)).find((o) => toHex(o.info.objectId) === objectId);
+    if (object === undefined) throw new StoreError("not-found", "no such object");
+    if (!await tokenMatches(object.dir, token)) {
+      throw new StoreError("forbidden", "retrieval token does not match");
+    }
+    return object;
+  }
+
+  /** Deletes the objects of `tag` older than `objectId`; the token must be that object's. */
+  async prune(tag: string, objectId: string, token: Uint8Array): Promise<number> {
+    return await this.withTag(tag, async () => {
+      const objects = await this.objects(tag);
+      const position = objects.findIndex((o) => toHex(o.info.objectId) === objectId);
+      if (position < 0) throw new StoreError("not-found", "no such object");
+      if (!await tokenMatches(objects[position].dir, token)) {
+        throw new StoreError("forbidden", "retrieval token does not match");
+      }
+      for (const old of objects.slice(position + 1)) await this.#delete(old);
+      return objects.length - position - 1;
+    });
+  }
+
+  /** Deletes every object of `tag` if `token` belongs to its newest one. Returns how many. */
+  async remove(tag: string, token: Uint8Array): Promise<number> {
+    return await this.withTag(tag, async (tagDir) => {
+      const objects = await this.objects(tag);
+      if (objects.length === 0) throw new StoreError("not-found", "tag not stored here");
+      if (!await tokenMatches(objects[0].dir, token)) {
+        throw new StoreError("forbidden", "retrieval token does not match");
+      }
+      for (const object of objects) await this.#delete(object);
+      await Deno.remove(tagDir, { recursive: true });
+      return objects.length;
+    });
+  }
+
+  async #delete(object: StoredObject): Promise<void> {
+    // Rename first so a crash never leaves a half-deleted object that looks committed.
+    const doomed = `${this.paths.uploads}/deleted-${crypto.randomUUID()}`;
+    await Deno.rename(object.dir, doomed);
+    await Deno.remove(doomed, { recursive: true });
+    this.#objects--;
+    this.#bytes -= object.shareBytes;
+  }
+
+  /** Every tag (in order of its hash) with its objects, newest first; for listing. */
+  async *tags(): AsyncGenerator<{ hash: string; tag: string; objects: StoredObject[] }> {
+    yield* this.#tagDirs();
+  }
+
+  async *#tagDirs(): AsyncGenerator<{ hash: string; tag: string; objects: StoredObject[] }> {
+    for (const prefix of await sortedNames(this.paths.tags)) {
+      for (const hash of await sortedNames(`${this.paths.tags}/${prefix}`)) {
+        const dir = `${this.paths.tags}/${prefix}/${hash}`;
+        const objects = await readObjects(dir);
+        if (objects.length > 0) yield { hash, tag: objects[0].info.tag, objects };
+      }
+    }
+  }
+}
+
+/** The committed objects in `tagDir`, newest (latest commit) first; unreadable ones are skipped. */
+async function readObjects(tagDir: string): Promise<StoredObject[]> {
+  const names = (await sortedNames(tagDir)).filter((name) => /^\d{15}-[0-9a-f]{32}$/.test(name));
+  const objects: StoredObject[] = [];
+  for (const name of names.reverse()) {
+    const dir = `${tagDir}/${name}`;
+    try {
+      const header = await Deno.readFile(`${dir}/header`);
+      const index = Number(await Deno.readTextFile(`${dir}/index`));
+      const shareBytes = (await Deno.stat(`${dir}/share`)).size;
+      objects.push({ dir, header, info: decodeHeader(header), index, shareBytes });
+    } catch {
+      // Not a complete object (never happens after an atomic commit); ignore it.
+    }
+  }
+  return objects;
+}
+
+async function sortedNames(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return names.sort();
+}
+
+/** Whether SHA-256(`token`) equals the hash stored in `dir`, compared in constant time. */
+async function tokenMatches(dir: string, token: Uint8Array): Promise<boolean> {
+  const stored = await Deno.readFile(`${dir}/token`);
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", token.slice()));
+  return equalBytes(stored, hash);
+}
+
+/** Directory name of a committed object: commit time (ms, 15 digits) and object id. */
+export function objectDirName(commitTime: number, objectId: Uint8Array): string {
+  return `${String(commitTime).padStart(15, "0")}-${toHex(objectId)}`;
+}

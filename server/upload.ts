@@ -1,0 +1,140 @@
+/**
+ * One share upload in progress: appended to `uploads/<id>/share`, then on
+ * commit checked against its header, fsynced with its metadata and renamed
+ * into the tag's directory in one step. Until that rename nothing of it is
+ * visible; a crash leaves only a directory under `uploads/`, removed at start.
+ *
+ * @module
+ */
+
+import { decodeHeader, shareStreamLength } from "../core/header.ts";
+import { equalBytes } from "../core/bytes.ts";
+import { makePrivateDir, syncDir, writeDurable } from "./paths.ts";
+import { objectDirName, type Store, StoreError } from "./store.ts";
+
+/** What an upload is for. */
+export interface UploadParams {
+  /** Upload id (16 hex digits). */
+  id: string;
+  /** Its staging directory. */
+  dir: string;
+  /** The tag. */
+  tag: string;
+  /** The object id the header must carry. */
+  objectId: Uint8Array;
+  /** This server's share index. */
+  index: number;
+  /** SHA-256 of the new object's retrieval token. */
+  tokenHash: Uint8Array;
+  /** Directory of the object this one replaces (checked again at commit), if any. */
+  replaces?: string;
+}
+
+let lastCommitTime = 0;
+
+/** A share being received. */
+export class Upload {
+  /** The parameters it was started with. */
+  readonly params: UploadParams;
+  /** Bytes received so far. */
+  bytes = 0;
+  /** When data last arrived (ms since epoch). */
+  lastActivity = Date.now();
+  readonly #store: Store;
+  readonly #file: Deno.FsFile;
+  #finished = false;
+
+  private constructor(store: Store, params: UploadParams, file: Deno.FsFile) {
+    this.#store = store;
+    this.params = params;
+    this.#file = file;
+  }
+
+  /** Creates the staging directory and share file. */
+  static async create(store: Store, params: UploadParams): Promise<Upload> {
+    await makePrivateDir(params.dir);
+    const file = await Deno.open(`${params.dir}/share`, {
+      write: true,
+      createNew: true,
+      mode: 0o600,
+    });
+    return new Upload(store, params, file);
+  }
+
+  /** Appends `chunk`; throws `full` past the object or total size limit. */
+  async write(chunk: Uint8Array): Promise<void> {
+    const max = this.#store.limits.maxObjectBytes;
+    if (max !== undefined && this.bytes + chunk.length > max) {
+      throw new StoreError("full", `object exceeds this server's limit of ${max} bytes`);
+    }
+    this.#store.reserve(chunk.length);
+    this.bytes += chunk.length;
+    this.lastActivity = Date.now();
+    let offset = 0;
+    while (offset < chunk.length) offset += await this.#file.write(chunk.subarray(offset));
+  }
+
+  /** Validates, makes durable and publishes the upload under its tag. */
+  async commit(headerBytes: Uint8Array, manifest: Uint8Array): Promise<void> {
+    const { params } = this;
+    let header;
+    try {
+      header = decodeHeader(headerBytes);
+    } catch (error) {
+      throw new StoreError("bad-request", `invalid header: ${(error as Error).message}`);
+    }
+    if (header.tag !== params.tag || !equalBytes(header.objectId, params.objectId)) {
+      throw new StoreError("bad-request", "header does not belong to this upload");
+    }
+    if (params.index > header.n) throw new StoreError("bad-request", "index above n");
+    if (this.bytes !== shareStreamLength(header)) {
+      throw new StoreError(
+        "bad-request",
+        `share has ${this.bytes} bytes, the header implies ${shareStreamLength(header)}`,
+      );
+    }
+    if (manifest.length !== 102 + 32 * header.n) {
+      throw new StoreError("bad-request", "manifest length does not match n");
+    }
+    await this.#file.sync();
+    this.#file.close();
+    this.#finished = true;
+    await writeDurable(`${params.dir}/header`, headerBytes);
+    await writeDurable(`${params.dir}/manifest`, manifest);
+    await writeDurable(`${params.dir}/token`, params.tokenHash);
+    await writeDurable(`${params.dir}/index`, new TextEncoder().encode(String(params.index)));
+    await syncDir(params.dir);
+    try {
+      await this.#store.withTag(params.tag, async (tagDir) => {
+        const newest = (await this.#store.objects(params.tag))[0];
+        if (newest?.dir !== params.replaces) {
+          throw new StoreError("conflict", "the tag changed while uploading; try again");
+        }
+        await makePrivateDir(tagDir);
+        await syncDir(`${tagDir}/..`);
+        lastCommitTime = Math.max(Date.now(), lastCommitTime + 1);
+        await Deno.rename(
+          params.dir,
+          `${tagDir}/${objectDirName(lastCommitTime, header.objectId)}`,
+        );
+        await syncDir(tagDir);
+        await this.#store.committed(tagDir, this.bytes);
+      });
+    } catch (error) {
+      await Deno.remove(params.dir, { recursive: true }).catch(() => {});
+      throw error;
+    } finally {
+      this.#store.release(this.bytes);
+    }
+  }
+
+  /** Drops the upload and its staging directory. Safe to call twice. */
+  async abort(): Promise<void> {
+    if (!this.#finished) {
+      this.#finished = true;
+      this.#file.close();
+      this.#store.release(this.bytes);
+    }
+    await Deno.remove(this.params.dir, { recursive: true }).catch(() => {});
+  }
+}
