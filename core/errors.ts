@@ -14,7 +14,11 @@ export type ErrorCode =
   | "wrong-tag"
   | "wrong-password"
   | "not-enough-shares"
-  | "corrupt";
+  | "corrupt"
+  | "exists"
+  | "not-found"
+  | "network"
+  | "not-stored";
 
 /** Base class of all deliberate secshrnet errors. */
 export class SecshrnetError extends Error {
@@ -132,5 +136,33 @@ export class CorruptObjectError extends SecshrnetError {
   constructor(segment: number | undefined, message: string) {
     super("corrupt", segment === undefined ? message : `segment ${segment}: ${message}`);
     this.segment = segment;
+  }
+}
+
+/** The tag already holds an object (put without --force), or the output file exists (get). */
+export class ExistsError extends SecshrnetError {
+  constructor(message: string) {
+    super("exists", message);
+  }
+}
+
+/** No server holds the tag asked for. */
+export class NotFoundError extends SecshrnetError {
+  constructor(message: string) {
+    super("not-found", message);
+  }
+}
+
+/** Redis cannot be reached, no or too few servers are online, or a peer stopped answering. */
+export class NetworkUnavailableError extends SecshrnetError {
+  constructor(message: string) {
+    super("network", message);
+  }
+}
+
+/** A put reached fewer than k servers: nothing new is recoverable (older objects are kept). */
+export class NotStoredError extends SecshrnetError {
+  constructor(message: string) {
+    super("not-stored", message);
   }
 }
