@@ -1,43 +1,63 @@
 /**
  * The `secshrnet` command. `deno task secshrnet ARGS` and the compiled
- * binary both start here, with the same permissions.
+ * binary both start here, with the same permissions and V8 flags.
  *
  * @module
  */
 
 import { FORMAT_VERSION, SecshrnetError, VERSION } from "../mod.ts";
+import { PROTOCOL_VERSION } from "../core/net/envelope.ts";
+import { EXIT, exitCodeFor } from "./exit.ts";
+import type { Command } from "./commands/command.ts";
+import { serve } from "./commands/serve.ts";
+import { put } from "./commands/put.ts";
+import { get } from "./commands/get.ts";
+import { ls, servers } from "./commands/ls.ts";
+import { rm } from "./commands/rm.ts";
+import { PasswordError } from "./password.ts";
 
-/** Exit codes shared by every command (README, "Exit codes"). */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/** Every command, in the order `--help` lists them. */
+export const COMMANDS: readonly Command[] = [serve, put, get, ls, servers, rm];
 
-const HELP =
-  `secshrnet ${VERSION}: keep confidential files safe and durable on servers you do not fully trust
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return `secshrnet ${VERSION}: keep confidential files safe and durable on servers you do not fully trust
 
 Usage: secshrnet COMMAND [OPTIONS]
 
-Commands available in this version:
-  help        show this help
-  version     show the version and the format version
+Commands:
+${lines.join("\n")}
 
-The storage network (serve, put, get, ls, servers, rm, shell) is not built
-yet; the object format and its library (mod.ts) are. See README.md.
+Run 'secshrnet COMMAND --help' for a command's options and examples.
 
 Options:
   -h, --help      show this help
-  -V, --version   show the version`;
+  -V, --version   show the version
 
-/** Runs the command line `args`; returns the exit code. */
-export function main(args: string[]): number {
-  const [command, ...rest] = args;
-  if (command === undefined || command === "help" || command === "-h" || command === "--help") {
-    console.log(HELP);
+Exit codes: 0 ok, 1 failure, 2 usage, 3 stored with reduced redundancy,
+4 not found or not recoverable, 5 wrong password, 6 exists (use --force).`;
+}
+
+/** Runs the command line `args`; resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "help" || name === "-h" || name === "--help") {
+    console.log(help());
     return EXIT.ok;
   }
-  if (command === "version" || command === "-V" || command === "--version") {
-    console.log(`secshrnet ${VERSION} (format ${FORMAT_VERSION})`);
-    return rest.length === 0 ? EXIT.ok : usage(`'${command}' takes no arguments`);
+  if (name === "version" || name === "-V" || name === "--version") {
+    console.log(`secshrnet ${VERSION} (format ${FORMAT_VERSION}, protocol ${PROTOCOL_VERSION})`);
+    return rest.length === 0 ? EXIT.ok : usage(`'${name}' takes no arguments`);
   }
-  return usage(`unknown command '${command}'`);
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) return usage(`unknown command '${name}'`);
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    report(error);
+    return exitCodeFor(error);
+  }
 }
 
 function usage(message: string): number {
@@ -45,12 +65,16 @@ function usage(message: string): number {
   return EXIT.usage;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(main(Deno.args));
-  } catch (error) {
-    const message = error instanceof SecshrnetError ? error.message : String(error);
-    console.error(`secshrnet: ${message}`);
-    Deno.exit(EXIT.failure);
+/** Prints `error` as one line on stderr. */
+function report(error: unknown): void {
+  if (error instanceof SecshrnetError || error instanceof PasswordError) {
+    console.error(`secshrnet: ${error.message}`);
+  } else {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    console.error(`secshrnet: unexpected error: ${message.split("\n")[0]}`);
   }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
 }

@@ -112,17 +112,25 @@ export class NotEnoughSharesError extends SecshrnetError {
   readonly found: number;
   /** Every index that was rejected, with its reason. */
   readonly rejections: readonly Rejection[];
-  constructor(needed: number | undefined, found: number, rejections: readonly Rejection[]) {
-    const detail = rejections.length === 0
-      ? ""
-      : "; rejected " + rejections.map((r) => `#${r.index} (${r.detail})`).join(", ");
+  constructor(
+    needed: number | undefined,
+    found: number,
+    rejections: readonly Rejection[],
+    detail?: string,
+  ) {
     const summary = needed === undefined
       ? "found no share with a readable header"
       : `found ${found} of ${needed} needed shares`;
-    super("not-enough-shares", summary + detail);
+    detail ??= rejections.map((r) => `#${r.index} ${r.detail}`).join(", ");
+    super("not-enough-shares", detail ? `${summary} (${detail})` : summary);
     this.needed = needed;
     this.found = found;
     this.rejections = rejections;
+  }
+
+  /** The same error with `detail` (e.g. which servers) in place of the per-index text. */
+  withDetail(detail: string): NotEnoughSharesError {
+    return new NotEnoughSharesError(this.needed, this.found, this.rejections, detail);
   }
 }
 

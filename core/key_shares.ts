@@ -59,5 +59,6 @@ export async function combineKeyShares(
     seen.add(x);
   }
   if (k === 1) return shares[0].slice(0, SHARE_KEY_LENGTH);
-  return await combine([...shares]);
+  // The library insists on plain Uint8Arrays (not subclasses such as Buffer).
+  return await combine(shares.map((share) => new Uint8Array(share)));
 }

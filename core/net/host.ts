@@ -135,7 +135,12 @@ export class Host {
       throw new NetworkError(`cannot reach Redis at ${redactUrl(options.redisUrl)}: ${reason}`);
     }
     connected = true;
-    sub.on("messageBuffer", (_channel: Buffer, message: Buffer) => host.#receive(message));
+    // A plain Uint8Array view: decoded byte fields are then plain views too, never Buffers.
+    sub.on(
+      "messageBuffer",
+      (_channel: Buffer, message: Buffer) =>
+        host.#receive(new Uint8Array(message.buffer, message.byteOffset, message.byteLength)),
+    );
     sub.on(
       "close",
       () => host.#log("warn", "redis subscriber closed; messages may have been lost"),

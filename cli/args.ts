@@ -1,0 +1,71 @@
+/**
+ * Command-line parsing for every command, on `node:util` parseArgs: strict
+ * (an unknown flag is an error naming it), with the flags shared by the
+ * client commands declared once.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "../core/errors.ts";
+
+/** Option declarations in parseArgs form. */
+export type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Flags every client command takes. */
+export const CLIENT_OPTIONS: Options = {
+  config: { type: "string", short: "c" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** Flags of commands that need a password. */
+export const PASSWORD_OPTIONS: Options = {
+  "password-file": { type: "string" },
+  "password-fd": { type: "string" },
+  "max-log-n": { type: "string" },
+};
+
+/** Parsed flags and positional arguments. */
+export interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/** Parses `args` against `options`; throws a UsageError naming the bad flag. */
+export function parse(args: string[], options: Options): Parsed {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as Parsed["values"], positionals };
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional.*$/s, "");
+    throw new UsageError(message.split("\n")[0]);
+  }
+}
+
+/** An integer flag value within `min..max`, or `undefined` when absent. */
+export function intFlag(
+  value: unknown,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (typeof value !== "string" || !/^\d+$/.test(value) || number < min || number > max) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+  }
+  return number;
+}
+
+/** Exactly `min` to `max` positional arguments, else a UsageError with `usage`. */
+export function positionals(parsed: Parsed, min: number, max: number, usage: string): string[] {
+  if (parsed.positionals.length < min || parsed.positionals.length > max) {
+    throw new UsageError(`usage: ${usage}`);
+  }
+  return parsed.positionals;
+}

@@ -1,0 +1,155 @@
+/**
+ * `secshrnet get TAG [FILE|-] [--force] [--json]`.
+ *
+ * @module
+ */
+
+import { get as getObject } from "../../core/client/get.ts";
+import { ExistsError, UsageError } from "../../core/errors.ts";
+import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
+import { configFrom, maxLogN, password, withClient } from "../context.ts";
+import { EXIT } from "../exit.ts";
+import { formatSize, printJson, serverName } from "../format.ts";
+import type { Command } from "./command.ts";
+
+/** The `get` command. */
+export const get: Command = {
+  name: "get",
+  summary: "retrieve the file stored under a tag",
+  help: `Usage: secshrnet get TAG [FILE|-] [--force] [--json]
+
+Rebuilds the newest object of TAG from any k servers and writes it to FILE
+(default: the last part of TAG, in the current directory), or to standard
+output for -. The file appears only once complete and verified; an existing
+file is replaced only with --force.
+
+Options:
+      --force           overwrite FILE if it exists
+      --password-file F read the password from file F
+      --password-fd N   read the password from file descriptor N
+      --max-log-n N     highest scrypt work factor accepted (default 22)
+      --json            print the result as JSON (not with -)
+  -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
+  -h, --help            show this help
+
+Exit codes: 0 retrieved; 4 tag not found or fewer than k intact shares;
+5 wrong password; 6 FILE exists; 1 other failure; 2 usage.
+
+Examples:
+  secshrnet get /keys/wallet.dat ~/wallet.dat
+  secshrnet get /backup/notes.tar - | tar x`,
+  async run(args) {
+    const parsed = parse(args, {
+      ...CLIENT_OPTIONS,
+      ...PASSWORD_OPTIONS,
+      force: { type: "boolean" },
+      json: { type: "boolean" },
+    });
+    if (parsed.values.help) {
+      console.log(this.help);
+      return EXIT.ok;
+    }
+    const [tag, file = defaultFile(tag)] = positionals(parsed, 1, 2, "secshrnet get TAG [FILE|-]");
+    const force = parsed.values.force === true;
+    if (file !== "-" && !force && await exists(file)) {
+      throw new ExistsError(`${file} exists; use --force to overwrite it`);
+    }
+    const config = await configFrom(parsed);
+    return await withClient(config, async (client) => {
+      const retrieval = await getObject(client, {
+        tag,
+        password: await password(parsed, tag, false),
+        maxLogN: maxLogN(parsed),
+      });
+      if (file === "-") {
+        await retrieval.plaintext.pipeTo(Deno.stdout.writable, { preventClose: true });
+      } else await writeAtomically(retrieval.plaintext, file, force);
+      const rejected = retrieval.rejected();
+      for (const r of rejected) {
+        console.error(`secshrnet: warning: did not use ${serverName(r.server)}: ${r.reason}`);
+      }
+      const summary = {
+        tag,
+        file,
+        size: retrieval.header.size,
+        k: retrieval.header.k,
+        n: retrieval.header.n,
+        servers: retrieval.sources.map((s) => s.server),
+        rejected,
+      };
+      if (parsed.values.json && file !== "-") printJson(summary);
+      else if (file !== "-") {
+        console.log(`retrieved ${JSON.stringify(tag)} (${formatSize(summary.size)}) to ${file}`);
+      }
+      return EXIT.ok;
+    });
+  },
+};
+
+/** The last part of `tag`, as a file name in the current directory. */
+function defaultFile(tag: string): string {
+  const name = tag.split("/").pop() ?? "";
+  if (name === "" || name === "." || name === "..") {
+    throw new UsageError(`cannot name a file after tag ${JSON.stringify(tag)}; give FILE`);
+  }
+  return name;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * Streams `plaintext` into a private temporary file beside `path`, fsyncs it
+ * and only then puts it in place: by a hard link that fails if `path`
+ * appeared meanwhile, or with --force by a rename. A failure removes the
+ * temporary file, so no partial output is ever left.
+ */
+async function writeAtomically(
+  plaintext: ReadableStream<Uint8Array>,
+  path: string,
+  force: boolean,
+): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
+  const temp = `${dir}/.${path.slice(slash + 1)}.${crypto.randomUUID().slice(0, 8)}.partial`;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+  } catch (error) {
+    throw new UsageError(
+      `cannot write to ${dir}: ${(error as Error).message.replace(/[:,] .*$/, "")}`,
+    );
+  }
+  try {
+    await plaintext.pipeTo(file.writable, { preventClose: true });
+    await file.sync();
+    file.close();
+    if (force) await Deno.rename(temp, path);
+    else {
+      try {
+        await Deno.link(temp, path);
+      } catch (error) {
+        if (error instanceof Deno.errors.AlreadyExists) {
+          throw new ExistsError(`${path} appeared while retrieving; use --force to overwrite it`);
+        }
+        throw error;
+      }
+      await Deno.remove(temp);
+    }
+  } catch (error) {
+    try {
+      file.close();
+    } catch {
+      // Already closed.
+    }
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * `secshrnet ls [--json]` and `secshrnet servers [--json]`.
+ *
+ * @module
+ */
+
+import { listTags, serverInfo } from "../../core/client/catalog.ts";
+import { CLIENT_OPTIONS, parse, positionals } from "../args.ts";
+import { configFrom, withClient } from "../context.ts";
+import { EXIT } from "../exit.ts";
+import { formatSize, formatTime, printJson, serverName, table } from "../format.ts";
+import type { Command } from "./command.ts";
+
+/** The `ls` command. */
+export const ls: Command = {
+  name: "ls",
+  summary: "list the tags stored on the network",
+  help: `Usage: secshrnet ls [--json]
+
+Lists every tag on the online servers with its size, creation time, k/n, the
+servers holding its newest object and whether at least k of them do (so it
+can be retrieved now). Needs no password.
+
+Options:
+      --json            print a JSON array
+  -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
+  -h, --help            show this help`,
+  async run(args) {
+    const parsed = parse(args, { ...CLIENT_OPTIONS, json: { type: "boolean" } });
+    if (parsed.values.help) {
+      console.log(this.help);
+      return EXIT.ok;
+    }
+    positionals(parsed, 0, 0, "secshrnet ls [--json]");
+    const listing = await withClient(await configFrom(parsed), (client) => listTags(client));
+    for (const { server, error } of listing.failed) {
+      console.error(`secshrnet: warning: ${serverName(server)} did not answer: ${error}`);
+    }
+    if (parsed.values.json) printJson(listing.tags);
+    else if (listing.tags.length === 0) console.error("no tags stored");
+    else {
+      console.log(table(
+        ["TAG", "SIZE", "CREATED (UTC)", "K/N", "SERVERS", "RECOVERABLE"],
+        listing.tags.map((t) => [
+          t.tag,
+          formatSize(t.size),
+          formatTime(t.created),
+          `${t.k}/${t.n}`,
+          String(t.servers.length),
+          t.recoverable ? "yes" : "no",
+        ]),
+      ));
+    }
+    return EXIT.ok;
+  },
+};
+
+/** The `servers` command. */
+export const servers: Command = {
+  name: "servers",
+  summary: "list the online servers",
+  help: `Usage: secshrnet servers [--json]
+
+Lists the servers online on the network with their host, system, version,
+objects and bytes stored, free disk, and round-trip time.
+
+Options:
+      --json            print a JSON array
+  -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
+  -h, --help            show this help`,
+  async run(args) {
+    const parsed = parse(args, { ...CLIENT_OPTIONS, json: { type: "boolean" } });
+    if (parsed.values.help) {
+      console.log(this.help);
+      return EXIT.ok;
+    }
+    positionals(parsed, 0, 0, "secshrnet servers [--json]");
+    const info = await withClient(await configFrom(parsed), (client) => serverInfo(client));
+    for (const { server, error } of info.failed) {
+      console.error(`secshrnet: warning: ${serverName(server)} did not answer: ${error}`);
+    }
+    if (parsed.values.json) printJson(info.servers);
+    else {
+      console.log(table(
+        ["SERVER", "HOST", "OS", "VERSION", "OBJECTS", "STORED", "FREE", "RTT"],
+        info.servers.map((s) => [
+          serverName(s.address),
+          s.hostname,
+          s.os,
+          s.version,
+          String(s.objects),
+          formatSize(s.bytes),
+          s.freeBytes === undefined ? "?" : formatSize(s.freeBytes),
+          `${s.latencyMs} ms`,
+        ]),
+      ));
+    }
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,109 @@
+/**
+ * `secshrnet put TAG FILE|- [-k K] [-n N] [--force] [--json]`.
+ *
+ * @module
+ */
+
+import { put as putObject } from "../../core/client/put.ts";
+import { UsageError } from "../../core/errors.ts";
+import { CLIENT_OPTIONS, intFlag, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
+import { configFrom, maxLogN, password, withClient } from "../context.ts";
+import { EXIT } from "../exit.ts";
+import { formatSize, printJson, serverName } from "../format.ts";
+import type { Command } from "./command.ts";
+
+/** The `put` command. */
+export const put: Command = {
+  name: "put",
+  summary: "store a file under a tag",
+  help: `Usage: secshrnet put TAG FILE|- [-k K] [-n N] [--force] [--json]
+
+Encrypts FILE (or standard input for -) with your password and stores one
+share on each of n online servers; any k of them rebuild it.
+
+Options:
+  -n N                  servers to use (default: every online server)
+  -k K                  shares needed to rebuild (default: floor(n/2) + 1)
+      --force           replace an existing object of TAG (needs its password)
+      --log-n N         scrypt work factor, log2 N (default [kdf] log_n, else 20)
+      --password-file F read the password from file F
+      --password-fd N   read the password from file descriptor N
+      --max-log-n N     highest work factor accepted for the object replaced (default 22)
+      --json            print the result as JSON
+  -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
+  -h, --help            show this help
+
+Without a password flag, SECSHRNET_PASSWORD is used, else a hidden prompt on
+the terminal (asked twice).
+
+Exit codes: 0 stored on every server; 3 stored on at least k but not all
+(recoverable; the missing servers are named); 5 wrong password for --force;
+6 the tag exists and --force was not given; 1 not stored; 2 usage.
+
+Examples:
+  secshrnet put /keys/wallet.dat ~/wallet.dat
+  tar c ~/notes | secshrnet put /backup/notes.tar - -k 2`,
+  async run(args) {
+    const parsed = parse(args, {
+      ...CLIENT_OPTIONS,
+      ...PASSWORD_OPTIONS,
+      k: { type: "string", short: "k" },
+      n: { type: "string", short: "n" },
+      force: { type: "boolean" },
+      json: { type: "boolean" },
+      "log-n": { type: "string" },
+    });
+    if (parsed.values.help) {
+      console.log(this.help);
+      return EXIT.ok;
+    }
+    const [tag, file] = positionals(parsed, 2, 2, "secshrnet put TAG FILE|-");
+    const k = intFlag(parsed.values.k, "k", 1, 255);
+    const n = intFlag(parsed.values.n, "n", 1, 255);
+    const config = await configFrom(parsed);
+    const logN = intFlag(parsed.values["log-n"], "log-n", 10, 30) ?? config.kdf.logN;
+    const input = file === "-" ? Deno.stdin.readable : await openInput(file);
+    const result = await withClient(config, async (client) =>
+      putObject(client, input, {
+        tag,
+        password: await password(parsed, tag, true),
+        k,
+        n,
+        force: parsed.values.force === true,
+        logN,
+        maxLogN: maxLogN(parsed),
+        allowSingleShare: k === 1,
+      }));
+    const stored = result.servers.filter((s) => s.stored);
+    if (parsed.values.json) printJson(result);
+    else {
+      console.log(
+        `stored ${JSON.stringify(tag)} (${
+          formatSize(result.size)
+        }) on ${stored.length} of ${result.n} servers; any ${result.k} rebuild it`,
+      );
+    }
+    if (result.status === "reduced") {
+      const missing = result.servers.filter((s) => !s.stored)
+        .map((s) => `${serverName(s.server)} (${s.error ?? "no answer"})`).join(", ");
+      console.error(`secshrnet: warning: reduced redundancy, not stored on ${missing}`);
+      return EXIT.reduced;
+    }
+    return EXIT.ok;
+  },
+};
+
+async function openInput(path: string): Promise<ReadableStream<Uint8Array>> {
+  try {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) {
+      throw new UsageError(`${path} is a directory; store a file or use - for stdin`);
+    }
+    return (await Deno.open(path, { read: true })).readable;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(
+      `cannot read ${path}: ${(error as Error).message.replace(/[:,] .*$/, "")}`,
+    );
+  }
+}

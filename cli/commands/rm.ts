@@ -1,0 +1,60 @@
+/**
+ * `secshrnet rm TAG [--json]`.
+ *
+ * @module
+ */
+
+import { removeTag } from "../../core/client/remove.ts";
+import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
+import { configFrom, maxLogN, password, withClient } from "../context.ts";
+import { EXIT } from "../exit.ts";
+import { printJson, serverName } from "../format.ts";
+import type { Command } from "./command.ts";
+
+/** The `rm` command. */
+export const rm: Command = {
+  name: "rm",
+  summary: "delete a tag from every server",
+  help: `Usage: secshrnet rm TAG [--json]
+
+Deletes TAG from every online server holding it. Servers delete only for a
+client that proves the password.
+
+Options:
+      --password-file F read the password from file F
+      --password-fd N   read the password from file descriptor N
+      --max-log-n N     highest scrypt work factor accepted (default 22)
+      --json            print the result as JSON
+  -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
+  -h, --help            show this help
+
+Exit codes: 0 removed everywhere it was; 4 not found; 5 wrong password;
+1 some servers could not remove it (named).`,
+  async run(args) {
+    const parsed = parse(args, {
+      ...CLIENT_OPTIONS,
+      ...PASSWORD_OPTIONS,
+      json: { type: "boolean" },
+    });
+    if (parsed.values.help) {
+      console.log(this.help);
+      return EXIT.ok;
+    }
+    const [tag] = positionals(parsed, 1, 1, "secshrnet rm TAG");
+    const result = await withClient(
+      await configFrom(parsed),
+      async (client) =>
+        removeTag(client, {
+          tag,
+          password: await password(parsed, tag, false),
+          maxLogN: maxLogN(parsed),
+        }),
+    );
+    if (parsed.values.json) printJson(result);
+    else console.log(`removed ${JSON.stringify(tag)} from ${result.removed.length} servers`);
+    for (const { server, error } of result.failed) {
+      console.error(`secshrnet: warning: ${serverName(server)}: ${error}`);
+    }
+    return result.failed.length === 0 ? EXIT.ok : EXIT.failure;
+  },
+};

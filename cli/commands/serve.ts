@@ -1,0 +1,60 @@
+/**
+ * `secshrnet serve [-c CONFIG] [-r ROOT] [-v]`: run a storage server until
+ * SIGINT or SIGTERM.
+ *
+ * @module
+ */
+
+import { parse, positionals } from "../args.ts";
+import { defaultRoot, loadConfig } from "../config.ts";
+import { EXIT } from "../exit.ts";
+import { runServer } from "../../server/main.ts";
+import type { Command } from "./command.ts";
+
+/** The `serve` command. */
+export const serve: Command = {
+  name: "serve",
+  summary: "run a storage server",
+  help: `Usage: secshrnet serve [-c CONFIG] [-r ROOT] [-v]
+
+Runs a storage server: it keeps shares under ROOT and serves clients through
+Redis pub/sub. It never sees a password or plaintext. Several servers may run
+on one machine with different roots. Stops on Ctrl-C or SIGTERM.
+
+Options:
+  -r, --root ROOT      where shares, the server id and the log live (default $HOME/.secshrnet)
+  -c, --config CONFIG  config file (default ROOT/secshrnet.conf; none means redis://127.0.0.1:6379)
+  -v, --verbose        log debug lines too
+  -h, --help           show this help
+
+Environment: SECSHRNET_REDIS_URL overrides the Redis URL of the config.
+
+Example:
+  secshrnet serve -r /srv/secshrnet`,
+  async run(args) {
+    const parsed = parse(args, {
+      root: { type: "string", short: "r" },
+      config: { type: "string", short: "c" },
+      verbose: { type: "boolean", short: "v" },
+      help: { type: "boolean", short: "h" },
+    });
+    if (parsed.values.help) {
+      console.log(this.help);
+      return EXIT.ok;
+    }
+    positionals(parsed, 0, 0, "secshrnet serve [-c CONFIG] [-r ROOT]");
+    const root = typeof parsed.values.root === "string" ? parsed.values.root : defaultRoot();
+    const path = parsed.values.config;
+    const config = await loadConfig(typeof path === "string" ? { path, root } : { root });
+    const server = await runServer(root, config, parsed.values.verbose === true);
+    const { promise: stopped, resolve } = Promise.withResolvers<void>();
+    const stop = () => resolve();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    await stopped;
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGTERM", stop);
+    await server.stop();
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,62 @@
+/**
+ * What the client commands share: loading the config named by `-c`,
+ * connecting to the network, and reading the password from the sources the
+ * flags and environment give.
+ *
+ * @module
+ */
+
+import { Client } from "../core/client/session.ts";
+import { DEFAULT_MAX_LOG_N } from "../core/keys.ts";
+import { intFlag, type Parsed } from "./args.ts";
+import { type Config, loadConfig } from "./config.ts";
+import { readPassword } from "./password.ts";
+
+/** Loads the config of `-c`, or the default one. */
+export async function configFrom(parsed: Parsed): Promise<Config> {
+  const path = parsed.values.config;
+  return await loadConfig(typeof path === "string" ? { path } : {});
+}
+
+/** Connects to the network `config` names. */
+export async function connect(config: Config): Promise<Client> {
+  const caFile = config.redis.tls?.caFile;
+  return await Client.connect({
+    redisUrl: config.redis.url,
+    tls: {
+      ca: caFile === undefined ? undefined : await Deno.readTextFile(caFile),
+      rejectUnauthorized: config.redis.tls?.rejectUnauthorized,
+    },
+    network: config.network.name,
+  });
+}
+
+/** Runs `task` with a connected client, closing it afterwards. */
+export async function withClient<T>(
+  config: Config,
+  task: (client: Client) => Promise<T>,
+): Promise<T> {
+  const client = await connect(config);
+  try {
+    return await task(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Reads the password for `tag` from --password-file, --password-fd, the environment or the terminal. */
+export async function password(parsed: Parsed, tag: string, confirm: boolean): Promise<string> {
+  const fd = intFlag(parsed.values["password-fd"], "password-fd", 0, 65535);
+  const file = parsed.values["password-file"];
+  return await readPassword({
+    source: { passwordFile: typeof file === "string" ? file : undefined, passwordFd: fd },
+    prompt: `Password for ${tag}: `,
+    confirm,
+    confirmPrompt: "Repeat the password: ",
+  });
+}
+
+/** The --max-log-n flag, default {@linkcode DEFAULT_MAX_LOG_N}. */
+export function maxLogN(parsed: Parsed): number {
+  return intFlag(parsed.values["max-log-n"], "max-log-n", 10, 30) ?? DEFAULT_MAX_LOG_N;
+}

@@ -1,0 +1,49 @@
+/**
+ * Exit codes, the same for every command (README, "Exit codes"), and the
+ * mapping from errors to them.
+ *
+ * @module
+ */
+
+import { SecshrnetError } from "../core/errors.ts";
+import { PasswordError } from "./password.ts";
+
+/** The documented exit codes. */
+export const EXIT = {
+  /** Done, fully. */
+  ok: 0,
+  /** Failed: network, I/O, refused, or not stored. */
+  failure: 1,
+  /** Bad command line, config or input. */
+  usage: 2,
+  /** put stored the file on at least k but not all servers: recoverable, less redundant. */
+  reduced: 3,
+  /** The tag is not found, or not enough intact shares exist. */
+  notFound: 4,
+  /** The password is wrong. */
+  wrongPassword: 5,
+  /** Refused to replace an existing tag or file without --force. */
+  exists: 6,
+  /** Interrupted (Ctrl-C). */
+  interrupted: 130,
+} as const;
+
+/** The exit code for `error`. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof PasswordError) return error.cancelled ? EXIT.interrupted : EXIT.usage;
+  if (!(error instanceof SecshrnetError)) return EXIT.failure;
+  switch (error.code) {
+    case "usage":
+    case "kdf-limit":
+      return EXIT.usage;
+    case "not-found":
+    case "not-enough-shares":
+      return EXIT.notFound;
+    case "wrong-password":
+      return EXIT.wrongPassword;
+    case "exists":
+      return EXIT.exists;
+    default:
+      return EXIT.failure;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * What the servers hold for a tag: the `head` of every server, grouped into
+ * objects (identical header bytes) with the servers and indices holding them.
+ *
+ * @module
+ */
+
+import { toHex } from "../bytes.ts";
+import { decodeHeader, type ObjectHeader } from "../header.ts";
+import type { Address } from "../net/envelope.ts";
+import { arrayField, bytesField, mapValue, uintField } from "../net/fields.ts";
+import type { Client } from "./session.ts";
+
+/** One object as seen across servers. */
+export interface ObjectView {
+  /** Header bytes (identical on every holder). */
+  readonly headerBytes: Uint8Array;
+  /** The decoded header. */
+  readonly header: ObjectHeader;
+  /** The servers holding a share of it, with their index. */
+  readonly holders: { server: Address; index: number }[];
+  /** Servers whose newest object for the tag is this one. */
+  readonly newestOn: Address[];
+}
+
+/** The heads of `tag` on `servers`. */
+export interface TagView {
+  /** Objects seen, newest (by creation time) first. */
+  readonly objects: ObjectView[];
+  /** Servers that answered, and what they hold (possibly nothing). */
+  readonly answered: Address[];
+  /** Servers that did not answer, with the reason. */
+  readonly failed: { server: Address; error: string }[];
+}
+
+/** Asks every server in `servers` what it holds of `tag`. */
+export async function viewTag(client: Client, servers: Address[], tag: string): Promise<TagView> {
+  const objects = new Map<string, ObjectView>();
+  const answered: Address[] = [];
+  const failed: { server: Address; error: string }[] = [];
+  await Promise.all(servers.map(async (server) => {
+    try {
+      const reply = await client.request(server, "head", { tag });
+      const entries = arrayField(reply, "objects", 16, (value) => {
+        const entry = mapValue(value, "object");
+        return {
+          headerBytes: bytesField(entry, "header", undefined, 8192).slice(),
+          index: uintField(entry, "index", 255),
+        };
+      });
+      answered.push(server);
+      entries.forEach(({ headerBytes, index }, position) => {
+        const key = toHex(headerBytes);
+        let view = objects.get(key);
+        if (view === undefined) {
+          let header: ObjectHeader;
+          try {
+            header = decodeHeader(headerBytes);
+          } catch {
+            return; // A server holding garbage: nothing to use.
+          }
+          if (header.tag !== tag) return;
+          view = { headerBytes, header, holders: [], newestOn: [] };
+          objects.set(key, view);
+        }
+        view.holders.push({ server, index });
+        if (position === 0) view.newestOn.push(server);
+      });
+    } catch (error) {
+      failed.push({ server, error: (error as Error).message });
+    }
+  }));
+  const sorted = [...objects.values()].sort((a, b) => b.header.created - a.header.created);
+  return { objects: sorted, answered, failed };
+}

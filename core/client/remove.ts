@@ -1,0 +1,61 @@
+/**
+ * `rm`: delete a tag from every server that holds it, proving the password
+ * with the retrieval token of the object each server holds as newest.
+ *
+ * @module
+ */
+
+import { NotFoundError, WrongPasswordError } from "../errors.ts";
+import type { Address } from "../net/envelope.ts";
+import { RemoteError } from "../net/host.ts";
+import { unlock } from "../unlock.ts";
+import { viewTag } from "./heads.ts";
+import type { Client } from "./session.ts";
+
+/** Options of {@linkcode removeTag}. */
+export interface RemoveOptions {
+  tag: string;
+  password: string;
+  maxLogN?: number;
+  onKdfProgress?: (fraction: number) => void;
+}
+
+/** Which servers deleted the tag, and which could not. */
+export interface RemoveResult {
+  tag: string;
+  removed: Address[];
+  failed: { server: Address; error: string }[];
+}
+
+/** Deletes `options.tag` everywhere; throws NotFoundError or WrongPasswordError. */
+export async function removeTag(client: Client, options: RemoveOptions): Promise<RemoveResult> {
+  const online = await client.servers();
+  const view = await viewTag(client, online, options.tag);
+  const objects = view.objects.filter((o) => o.newestOn.length > 0);
+  if (objects.length === 0) {
+    throw new NotFoundError(
+      `tag ${JSON.stringify(options.tag)} not found on any of ${online.length} servers`,
+    );
+  }
+  const removed: Address[] = [];
+  const failed = [...view.failed];
+  let forbidden = 0;
+  const masterKeys = new Map<string, Promise<Uint8Array>>();
+  for (const object of objects) {
+    const unlocked = await unlock(object.headerBytes, { ...options, masterKeys });
+    await Promise.all(object.newestOn.map(async (server) => {
+      try {
+        await client.request(server, "rm", {
+          tag: options.tag,
+          token: unlocked.keys.retrievalToken,
+        });
+        removed.push(server);
+      } catch (error) {
+        if (error instanceof RemoteError && error.code === "forbidden") forbidden++;
+        failed.push({ server, error: (error as Error).message });
+      }
+    }));
+  }
+  if (removed.length === 0 && forbidden > 0) throw new WrongPasswordError();
+  return { tag: options.tag, removed: removed.sort(), failed };
+}
