@@ -3,7 +3,7 @@
  * buffers per segment (Web Crypto returns new ones), and V8 frees dead
  * ArrayBuffers only after some tens of MiB have piled up: measured, a 256 MiB
  * seal peaked at 143 MiB RSS. A young-generation collection every few MiB
- * keeps the peak near 120 MiB at no measurable cost (bench/). It needs
+ * keeps the peak below 128 MiB at no measurable cost (bench/). It needs
  * `--v8-flags=--expose-gc`, which every deno.json task and the compiled
  * binary pass; without it this does nothing.
  *
@@ -11,7 +11,7 @@
  */
 
 /** Bytes processed between two young-generation collections. */
-export const COLLECT_EVERY_BYTES = 4 * 2 ** 20;
+export const COLLECT_EVERY_BYTES = 2 * 2 ** 20;
 
 const collect = (globalThis as { gc?: (options?: { type: string }) => void }).gc;
 

@@ -10,6 +10,7 @@ import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS, positionals } from "../args.ts
 import { configFrom, maxLogN, password, withClient } from "../context.ts";
 import { EXIT } from "../exit.ts";
 import { formatSize, printJson, serverName } from "../format.ts";
+import { writeStream } from "../io.ts";
 import type { Command } from "./command.ts";
 
 /** The `get` command. */
@@ -62,7 +63,7 @@ Examples:
         maxLogN: maxLogN(parsed),
       });
       if (file === "-") {
-        await retrieval.plaintext.pipeTo(Deno.stdout.writable, { preventClose: true });
+        await writeStream(retrieval.plaintext, Deno.stdout);
       } else await writeAtomically(retrieval.plaintext, file, force);
       const rejected = retrieval.rejected();
       for (const r of rejected) {
@@ -128,7 +129,7 @@ async function writeAtomically(
     );
   }
   try {
-    await plaintext.pipeTo(file.writable, { preventClose: true });
+    await writeStream(plaintext, file);
     await file.sync();
     file.close();
     if (force) await Deno.rename(temp, path);

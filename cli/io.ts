@@ -1,0 +1,24 @@
+/**
+ * Writing streams to files and stdout by hand: Deno 2.9's `FsFile.writable`
+ * piped with `preventClose` can drop the last writes, so the CLI loops over
+ * `write` instead.
+ *
+ * @module
+ */
+
+/** Something with Deno's `write` (a file, stdout). */
+export interface Writer {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** Writes every chunk of `stream` to `writer`, fully. */
+export async function writeStream(
+  stream: ReadableStream<Uint8Array>,
+  writer: Writer,
+): Promise<void> {
+  for await (const chunk of stream) {
+    for (let offset = 0; offset < chunk.length;) {
+      offset += await writer.write(chunk.subarray(offset));
+    }
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * A throwaway secshrnet network for tests, the demo and benchmarks: one
+ * redis-server on a free port and any number of real `secshrnet serve`
+ * processes with temporary roots, started through the same entry point and
+ * flags as `deno task secshrnet`, plus a runner for client commands.
+ *
+ * @module
+ */
+
+import { type RedisProcess, startRedis } from "./redis.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+/** The `deno` arguments of `deno task secshrnet` (from deno.json), so tests run exactly that. */
+export function secshrnetArgs(): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
+  const task: string = config.tasks.secshrnet;
+  const args = task.split(/\s+/);
+  if (args[0] !== "deno") throw new Error(`unexpected secshrnet task: ${task}`);
+  return [...args.slice(1, -1), `${ROOT}${args[args.length - 1]}`];
+}
+
+/** One running `secshrnet serve`. */
+export interface ServerProcess {
+  /** Its root directory. */
+  readonly root: string;
+  /** The id it announced (server-id file). */
+  readonly id: string;
+  /** The OS process id. */
+  readonly pid: number;
+  /** Sends `signal`; waits for exit unless it is SIGSTOP/SIGCONT. */
+  signal(signal: Deno.Signal): Promise<void>;
+  /** Stops it with SIGTERM and waits. */
+  stop(): Promise<void>;
+  /** Starts it again on the same root after a stop or kill. */
+  restart(): Promise<void>;
+  /** Whether it is running. */
+  readonly running: boolean;
+}
+
+/** A network: Redis, servers, and the environment a client needs to reach it. */
+export interface TestNetwork {
+  readonly redis: RedisProcess;
+  readonly servers: ServerProcess[];
+  /** A scratch directory removed by `stop`. */
+  readonly dir: string;
+  /** Environment for client commands (SECSHRNET_REDIS_URL, HOME in the scratch dir). */
+  readonly env: Record<string, string>;
+  /** Starts one more server. */
+  addServer(): Promise<ServerProcess>;
+  /** Waits until exactly `count` servers are subscribed. */
+  waitForServers(count: number): Promise<void>;
+  /** Runs `secshrnet ARGS` as a client; resolves with exit code and output. */
+  run(args: string[], options?: RunOptions): Promise<RunResult>;
+  /** Stops every server and Redis and removes the scratch directory. */
+  stop(): Promise<void>;
+}
+
+/** Options of a client run. */
+export interface RunOptions {
+  /** Extra environment (e.g. SECSHRNET_PASSWORD). */
+  env?: Record<string, string>;
+  /** Bytes for standard input. */
+  stdin?: Uint8Array;
+  /** Kill the run after this long (default 120 s) and fail. */
+  timeoutMs?: number;
+}
+
+/** What a client run did. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Raw stdout bytes (for `get -`). */
+  stdoutBytes: Uint8Array;
+}
+
+/** Starts Redis and `servers` servers; waits until all are online. */
+export async function startNetwork(
+  servers: number,
+  options: { redisArgs?: string[] } = {},
+): Promise<TestNetwork> {
+  const dir = await Deno.makeTempDir({ prefix: "secshrnet-test-" });
+  const redis = await startRedis({ args: options.redisArgs });
+  const env = { SECSHRNET_REDIS_URL: redis.url, HOME: dir, NO_COLOR: "1" };
+  const list: ServerProcess[] = [];
+  const network: TestNetwork = {
+    redis,
+    servers: list,
+    dir,
+    env,
+    async addServer() {
+      const server = await spawnServer(`${dir}/server-${list.length + 1}`, env);
+      list.push(server);
+      return server;
+    },
+    async waitForServers(count) {
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        if (await subscribedServers(redis.port) === count) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(
+        `expected ${count} servers online, have ${await subscribedServers(redis.port)}`,
+      );
+    },
+    run: (args, runOptions = {}) => runClient(args, { ...env, ...runOptions.env }, runOptions),
+    async stop() {
+      await Promise.all(list.map((s) => s.running ? s.stop() : undefined));
+      await redis.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+  try {
+    for (let i = 0; i < servers; i++) await network.addServer();
+    await network.waitForServers(servers);
+  } catch (error) {
+    await network.stop();
+    throw error;
+  }
+  return network;
+}
+
+/** Number of servers subscribed on the default network, asked with redis-cli-free RESP over TCP. */
+async function subscribedServers(port: number): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const command = "*3\r\n$6\r\nPUBSUB\r\n$8\r\nCHANNELS\r\n$18\r\nsecshrnet:server:*\r\n";
+    await conn.write(new TextEncoder().encode(command));
+    const buffer = new Uint8Array(65536);
+    const read = await conn.read(buffer);
+    const reply = new TextDecoder().decode(buffer.subarray(0, read ?? 0));
+    const match = /^\*(\d+)/.exec(reply);
+    return match ? Number(match[1]) : 0;
+  } finally {
+    conn.close();
+  }
+}
+
+async function spawnServer(root: string, env: Record<string, string>): Promise<ServerProcess> {
+  const start = () =>
+    new Deno.Command(Deno.execPath(), {
+      args: [...secshrnetArgs(), "serve", "-r", root],
+      env,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  let child = start();
+  let running = true;
+  child.status.then(() => running = false);
+  const deadline = Date.now() + 20_000;
+  let id = "";
+  while (id === "" && Date.now() < deadline) {
+    id = await Deno.readTextFile(`${root}/server-id`).then((t) => t.trim(), () => "");
+    if (id === "") await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (id === "") throw new Error(`server in ${root} did not start`);
+  const server: ServerProcess = {
+    root,
+    id,
+    get pid() {
+      return child.pid;
+    },
+    get running() {
+      return running;
+    },
+    async signal(signal) {
+      child.kill(signal);
+      if (signal !== "SIGSTOP" && signal !== "SIGCONT") await child.status;
+    },
+    async stop() {
+      if (!running) return;
+      child.kill("SIGTERM");
+      await child.status;
+    },
+    async restart() {
+      if (running) await server.stop();
+      child = start();
+      running = true;
+      child.status.then(() => running = false);
+    },
+  };
+  return server;
+}
+
+async function runClient(
+  args: string[],
+  env: Record<string, string>,
+  options: RunOptions,
+): Promise<RunResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...secshrnetArgs(), ...args],
+    env,
+    stdin: options.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin) {
+    const writer = child.stdin.getWriter();
+    await writer.write(options.stdin);
+    await writer.close();
+  }
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
+  const output = await child.output();
+  clearTimeout(timer);
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return {
+    code: output.code,
+    stdout: decode(output.stdout),
+    stderr: decode(output.stderr),
+    stdoutBytes: output.stdout,
+  };
+}
