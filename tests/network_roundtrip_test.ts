@@ -29,7 +29,9 @@ Deno.test("put and get round trips of 0 B, 1 B, segment ± 1 and 50 MiB", async 
       const output = `${network.dir}/out-${size}`;
       await Deno.writeFile(input, data);
       const tag = `/roundtrip/${size}`;
-      const put = await network.run(["put", tag, input, "-k", "3", "--log-n", "10"], { env: PASSWORD });
+      const put = await network.run(["put", tag, input, "-k", "3", "--log-n", "10"], {
+        env: PASSWORD,
+      });
       assertEquals(put.code, 0, put.stderr);
       assert(put.stdout.includes("on 5 of 5 servers"), put.stdout);
       const get = await network.run(["get", tag, output], { env: PASSWORD });
