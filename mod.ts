@@ -41,6 +41,8 @@ export {
   type OpenOptions,
   openUnlocked,
   type ShareSource,
+  type SpareSource,
+  type SpareStart,
 } from "./core/open.ts";
 export { unlock, type UnlockedObject, type UnlockOptions } from "./core/unlock.ts";
 export {

@@ -175,14 +175,24 @@ export function segmentLength(
   return index < count - 1 ? header.segmentSize : header.size - (count - 1) * header.segmentSize;
 }
 
+/** Bytes of the frame of a segment holding `length` plaintext bytes (fragment + 32-byte tag). */
+export function frameLength(header: Pick<ObjectHeader, "k">, length: number): number {
+  return 4 * Math.ceil((length + 32) / (4 * header.k)) + 32;
+}
+
 /**
- * Length in bytes of one index's share stream for `header`: the 33-byte key
- * share, then per segment a fragment of `4·ceil((L + 32) / 4k)` bytes and a
- * 32-byte tag (docs/FORMAT.md). Servers check uploads against it.
+ * Byte offset of segment `segment`'s frame in a share stream: after the
+ * 33-byte key share and the full-size frames before it. With `segment` equal
+ * to the segment count it is the stream's length (docs/FORMAT.md). Servers
+ * check uploads against it; clients resume downloads from it.
  */
-export function shareStreamLength(header: ObjectHeader): number {
+export function frameOffset(header: ObjectHeader, segment: number): number {
   const count = segmentCount(header);
-  const frame = (length: number) => 4 * Math.ceil((length + 32) / (4 * header.k)) + 32;
-  const last = segmentLength(header, count - 1);
-  return 33 + (count - 1) * frame(header.segmentSize) + frame(last);
+  if (segment < count) return 33 + segment * frameLength(header, header.segmentSize);
+  return frameOffset(header, count - 1) + frameLength(header, segmentLength(header, count - 1));
+}
+
+/** Length in bytes of one index's share stream for `header`. */
+export function shareStreamLength(header: ObjectHeader): number {
+  return frameOffset(header, segmentCount(header));
 }

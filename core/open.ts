@@ -21,7 +21,7 @@ import {
 } from "./errors.ts";
 import { decodeHeader, type ObjectHeader } from "./header.ts";
 import { combineKeyShares, KEY_SHARE_LENGTH } from "./key_shares.ts";
-import { decodeManifest, keyCheck, shareHash } from "./manifest.ts";
+import { decodeManifest, keyCheck, type Manifest, shareHash } from "./manifest.ts";
 import { errorText, type LiveShare, reassemble } from "./reassemble.ts";
 import { importShareKey } from "./share_cipher.ts";
 import { deriveObjectKeys } from "./keys.ts";
@@ -187,70 +187,151 @@ async function findAuthentic(
 }
 
 /**
+ * A holder of a share that is read only if needed: when a share in use fails
+ * and fewer than k remain, a spare is started at the segment where reading
+ * stands, so an object is fetched from k holders, not n.
+ */
+export interface SpareSource {
+  /** The share index it claims to hold. */
+  readonly index: number;
+  /** Starts it: its manifest copy, its key share, and its frames from `segment` on. */
+  start(segment: number): Promise<SpareStart>;
+}
+
+/** What a started spare hands over. */
+export interface SpareStart {
+  readonly manifest: Uint8Array;
+  readonly keyShare: Uint8Array;
+  /** The frames from the segment asked for, to the end. */
+  readonly frames: ReadableStream<Uint8Array>;
+}
+
+interface VerifiedShare {
+  readonly live: LiveShare;
+  readonly share: Uint8Array;
+}
+
+/**
  * Opens the object of `unlocked` from `members` (sources whose header bytes
- * equal it). Throws WrongPasswordError when no manifest authenticates,
- * NotEnoughSharesError when fewer than k key shares are intact.
+ * equal it), drawing on `spares` when members fail. Throws
+ * WrongPasswordError when no manifest authenticates, NotEnoughSharesError
+ * when fewer than k key shares are intact.
  */
 export async function openUnlocked(
   unlocked: UnlockedObject,
   members: readonly ShareSource[],
   priorRejections: readonly Rejection[] = [],
+  spares: readonly SpareSource[] = [],
 ): Promise<OpenedObject> {
   const { header, headerBytes, keys } = unlocked;
   const rejections = [...priorRejections];
-  const checked = await Promise.all(members.map(async (source) => {
+  const reject = (index: number, reason: Rejection["reason"], detail: string, segment?: number) =>
+    rejections.push({ index, reason, detail, segment });
+  const verifyManifest = async (bytes: Uint8Array) => {
     try {
-      await decodeManifest(keys.manifestKey, headerBytes, header.n, source.manifest);
-      return { source, error: undefined };
+      return await decodeManifest(keys.manifestKey, headerBytes, header.n, bytes);
     } catch (error) {
-      return { source, error: errorText(error) };
+      return errorText(error);
     }
-  }));
-  const agreed = checked.find((c) => c.error === undefined)?.source.manifest;
-  if (agreed === undefined) throw new WrongPasswordError();
-  const manifest = await decodeManifest(keys.manifestKey, headerBytes, header.n, agreed);
-  const candidates: ShareSource[] = [];
-  for (const { source, error } of checked) {
-    if (error === undefined && equalBytes(source.manifest, agreed)) candidates.push(source);
-    else {
-      rejections.push({
-        index: source.index,
-        reason: "manifest-invalid",
-        detail: error ?? "manifest differs from the one the others agree on",
-      });
-      await source.shares.cancel().catch(() => {});
-    }
-  }
+  };
+  const checked = await Promise.all(members.map(async (source) => ({
+    source,
+    result: await verifyManifest(source.manifest),
+  })));
+  const agreed = checked.find((c) => typeof c.result !== "string");
+  let manifestBytes = agreed?.source.manifest;
+  let manifest = agreed === undefined ? undefined : agreed.result as Manifest;
 
-  const verified = await Promise.all(candidates.map(async (source) => {
-    const reader = new ByteReader(source.shares);
-    const fail = async (reason: Rejection["reason"], detail: string) => {
-      rejections.push({ index: source.index, reason, detail });
+  /** Checks one key share against the manifest; returns the reason it fails, if it does. */
+  const checkShare = async (index: number, share: Uint8Array) => {
+    if (share.length < KEY_SHARE_LENGTH) return "truncated";
+    return equalBytes(await shareHash(index, share), manifest!.shareHashes[index - 1])
+      ? undefined
+      : "key-share-invalid";
+  };
+
+  const queue = [...spares];
+  /** Starts spares until one verifies at `segment`; undefined when none is left. */
+  const nextSpare = async (segment: number): Promise<VerifiedShare | undefined> => {
+    for (let spare = queue.shift(); spare !== undefined; spare = queue.shift()) {
+      let started: SpareStart;
+      try {
+        started = await spare.start(segment);
+      } catch (error) {
+        reject(spare.index, "stream-error", `could not start: ${errorText(error)}`, segment);
+        continue;
+      }
+      const reader = new ByteReader(started.frames);
+      if (manifest === undefined) {
+        const result = await verifyManifest(started.manifest);
+        if (typeof result !== "string") [manifest, manifestBytes] = [result, started.manifest];
+      }
+      const reason = manifest === undefined || !equalBytes(started.manifest, manifestBytes!)
+        ? "manifest-invalid"
+        : await checkShare(spare.index, started.keyShare);
+      if (reason === undefined) {
+        return { live: { index: spare.index, reader }, share: started.keyShare };
+      }
+      reject(spare.index, reason, `${reason.replaceAll("-", " ")} (spare)`);
       await reader.cancel();
-      return undefined;
-    };
+    }
+    return undefined;
+  };
+
+  const verified: VerifiedShare[] = [];
+  await Promise.all(checked.map(async ({ source, result }) => {
+    if (typeof result === "string" || !equalBytes(source.manifest, manifestBytes!)) {
+      reject(
+        source.index,
+        "manifest-invalid",
+        typeof result === "string" ? result : "manifest differs from the one the others agree on",
+      );
+      await source.shares.cancel().catch(() => {});
+      return;
+    }
+    const reader = new ByteReader(source.shares);
     let share: Uint8Array;
     try {
       share = (await reader.read(KEY_SHARE_LENGTH)).slice();
     } catch (error) {
-      return await fail("stream-error", `reading the key share failed: ${errorText(error)}`);
+      reject(source.index, "stream-error", `reading the key share failed: ${errorText(error)}`);
+      await reader.cancel();
+      return;
     }
-    if (share.length < KEY_SHARE_LENGTH) return await fail("truncated", "key share is incomplete");
-    const expected = manifest.shareHashes[source.index - 1];
-    if (!equalBytes(await shareHash(source.index, share), expected)) {
-      return await fail("key-share-invalid", "key share does not match the manifest");
+    const reason = await checkShare(source.index, share);
+    if (reason === undefined) verified.push({ live: { index: source.index, reader }, share });
+    else {
+      reject(
+        source.index,
+        reason,
+        reason === "truncated"
+          ? "key share is incomplete"
+          : "key share does not match the manifest",
+      );
+      await reader.cancel();
     }
-    return { live: { index: source.index, reader } satisfies LiveShare, share };
   }));
-  const good = verified.filter((v) => v !== undefined).sort((a, b) => a.live.index - b.live.index);
-  const live = good.map((v) => v.live);
-  if (good.length < header.k) {
-    await Promise.all(live.map((share) => share.reader.cancel()));
-    throw new NotEnoughSharesError(header.k, good.length, rejections);
+  while (verified.length < header.k) {
+    const spare = await nextSpare(0);
+    if (spare === undefined) break;
+    verified.push(spare);
   }
-  const shareKey = await combineKeyShares(good.slice(0, header.k).map((v) => v.share), header.k);
+  const live = verified.map((v) => v.live).sort((a, b) => a.index - b.index);
+  const cancel = () => Promise.all(live.map((share) => share.reader.cancel()));
+  if (manifest === undefined) {
+    await cancel();
+    throw new WrongPasswordError();
+  }
+  if (verified.length < header.k) {
+    await cancel();
+    throw new NotEnoughSharesError(header.k, verified.length, rejections);
+  }
+  const shareKey = await combineKeyShares(
+    verified.slice(0, header.k).map((v) => v.share),
+    header.k,
+  );
   if (!equalBytes(await keyCheck(keys.manifestKey, shareKey), manifest.keyCheck)) {
-    await Promise.all(live.map((share) => share.reader.cancel()));
+    await cancel();
     throw new CorruptObjectError(undefined, "rebuilt share key fails the manifest's key check");
   }
   const plaintext = reassemble({
@@ -259,6 +340,7 @@ export async function openUnlocked(
     shareKey: await importShareKey(shareKey),
     live,
     rejections,
+    replenish: async (segment) => (await nextSpare(segment))?.live,
   });
   return { header, plaintext, rejections };
 }

@@ -35,6 +35,11 @@ export interface ReassembleInput {
   readonly live: LiveShare[];
   /** Rejections are appended here as they happen. */
   readonly rejections: Rejection[];
+  /**
+   * Brings in another share positioned at `segment` (its key share already
+   * verified) when fewer than k remain; `undefined` when there is none left.
+   */
+  readonly replenish?: (segment: number) => Promise<LiveShare | undefined>;
 }
 
 type FrameResult =
@@ -89,19 +94,30 @@ export function reassemble(input: ReassembleInput): ReadableStream<Uint8Array> {
     pull: async (controller) => {
       const length = segmentLength(header, segment);
       const last = segment === count - 1;
-      const results = await Promise.all(live.map((share) => readFrame(share, length, last)));
       const fragments: (Uint8Array | undefined)[] = new Array(header.n).fill(undefined);
-      const kept: LiveShare[] = [];
-      for (const result of results) {
-        if ("rejection" in result) {
-          rejections.push(result.rejection);
-          await result.share.reader.cancel();
-        } else {
-          fragments[result.share.index - 1] = result.fragment;
-          kept.push(result.share);
+      // Read this segment's frame from every live share; while fewer than k
+      // are good, bring in spares positioned at this segment and read theirs.
+      let pending = live;
+      live = [];
+      while (pending.length > 0) {
+        const results = await Promise.all(pending.map((share) => readFrame(share, length, last)));
+        for (const result of results) {
+          if ("rejection" in result) {
+            rejections.push(result.rejection);
+            await result.share.reader.cancel();
+          } else {
+            fragments[result.share.index - 1] = result.fragment;
+            live.push(result.share);
+          }
+        }
+        pending = [];
+        for (let missing = header.k - live.length; missing > 0; missing--) {
+          const spare = await input.replenish?.(segment);
+          if (spare === undefined) break;
+          pending.push(spare);
         }
       }
-      live = kept;
+      live.sort((a, b) => a.index - b.index);
       if (live.length < header.k) {
         await cancelAll();
         controller.error(new NotEnoughSharesError(header.k, live.length, rejections));

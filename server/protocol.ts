@@ -10,6 +10,7 @@ import { hostname } from "node:os";
 import { statfs } from "node:fs/promises";
 import { toHex } from "../core/bytes.ts";
 import { encodeTag } from "../core/tag.ts";
+import { KEY_SHARE_LENGTH } from "../core/key_shares.ts";
 import { VERSION } from "../core/version.ts";
 import { type Address, PROTOCOL_VERSION, ProtocolError } from "../core/net/envelope.ts";
 import { bytesField, optionalBytesField, stringField, uintField } from "../core/net/fields.ts";
@@ -18,7 +19,7 @@ import { InOrderReceiver, WindowedSender } from "../core/net/transfer.ts";
 import { type Store, StoreError } from "./store.ts";
 import type { Upload } from "./upload.ts";
 
-/** Bytes per download chunk. */
+/** Largest download chunk, in bytes. */
 export const DOWNLOAD_CHUNK = 256 * 1024;
 /** Largest upload chunk accepted (a fragment frame of a 1 MiB segment with k = 1). */
 export const MAX_UPLOAD_CHUNK = 2 ** 20 + 64;
@@ -222,18 +223,33 @@ export function serveProtocol(
     const objectId = toHex(bytesField(request.body, "objectId", 16));
     const token = bytesField(request.body, "token", 32).slice();
     const object = await store.authorize(tag, objectId, token);
+    const offset = request.body.offset === undefined
+      ? 0
+      : uintField(request.body, "offset", object.shareBytes);
     const manifest = await Deno.readFile(`${object.dir}/manifest`);
     const file = await Deno.open(`${object.dir}/share`, { read: true });
+    const keyShare = new Uint8Array(KEY_SHARE_LENGTH);
+    await file.read(keyShare);
+    await file.seek(offset, Deno.SeekMode.Start);
+    // The client sizes the window so that all its downloads together stay far
+    // below Redis' pub/sub output buffer limit; the server clamps it.
+    const chunkBytes = clamp(request.body.chunk, 16 * 1024, DOWNLOAD_CHUNK);
+    const windowBytes = clamp(request.body.window, chunkBytes, 4 * 2 ** 20);
     const id = toHex(crypto.getRandomValues(new Uint8Array(8)));
     const client = request.from;
     const sender = new WindowedSender(
       (seq, data) => host.send(client, "get-data", { download: id, seq, data }),
+      {
+        windowBytes,
+        windowChunks: Math.ceil(windowBytes / chunkBytes),
+        isPeerOnline: () => host.isOnline(client),
+      },
     );
     const session: DownloadSession = { sender, owner: client, cancelled: false };
     downloads.set(id, session);
     (async () => {
       try {
-        const buffer = new Uint8Array(DOWNLOAD_CHUNK);
+        const buffer = new Uint8Array(chunkBytes);
         while (!session.cancelled) {
           const read = await file.read(buffer);
           if (read === null) break;
@@ -248,7 +264,13 @@ export function serveProtocol(
         downloads.delete(id);
       }
     })();
-    return { download: id, index: object.index, manifest, size: object.shareBytes };
+    return {
+      download: id,
+      index: object.index,
+      manifest,
+      keyShare,
+      size: object.shareBytes - offset,
+    };
   });
 
   host.listen("get-ack", (message) => {
@@ -306,6 +328,12 @@ export function serveProtocol(
     }
     uploads.clear();
   };
+}
+
+/** `value` if it is a number, clamped into `min..max`; `max` when absent. */
+function clamp(value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) return max;
+  return Math.min(max, Math.max(min, Math.floor(value)));
 }
 
 /** Raised by handlers for a body that fails validation (re-exported for tests). */

@@ -17,10 +17,15 @@ import type { ObjectHeader } from "../header.ts";
 import type { Address } from "../net/envelope.ts";
 import { bytesField, stringField, uintField } from "../net/fields.ts";
 import { RemoteError } from "../net/host.ts";
-import { openUnlocked, type ShareSource } from "../open.ts";
+import { openUnlocked, type ShareSource, type SpareSource } from "../open.ts";
+import { frameOffset } from "../header.ts";
 import { unlock } from "../unlock.ts";
 import { viewTag } from "./heads.ts";
+import { encodeTag } from "../tag.ts";
 import type { Client } from "./session.ts";
+
+/** Bytes all of one client's downloads may have in flight together. */
+export const DOWNLOAD_BUDGET = 6 * 2 ** 20;
 
 /** What `get` needs. */
 export interface GetOptions {
@@ -45,7 +50,7 @@ export interface Retrieval {
   header: ObjectHeader;
   /** The plaintext; it fails with a typed error if fewer than k shares survive. */
   plaintext: ReadableStream<Uint8Array>;
-  /** Servers used (as share sources). */
+  /** Servers read from (k, plus any spare that had to step in). */
   sources: { server: Address; index: number }[];
   /** Servers not used and why; complete once `plaintext` has ended. */
   rejected(): ServerRejection[];
@@ -53,6 +58,7 @@ export interface Retrieval {
 
 /** Starts retrieving `options.tag`; throws NotFoundError, NotEnoughSharesError or WrongPasswordError. */
 export async function get(client: Client, options: GetOptions): Promise<Retrieval> {
+  encodeTag(options.tag);
   const online = await client.servers();
   const view = await viewTag(client, online, options.tag);
   if (view.objects.length === 0) {
@@ -80,46 +86,75 @@ export async function get(client: Client, options: GetOptions): Promise<Retrieva
     server: f.server,
     reason: f.error,
   }));
-  const sources: (ShareSource & { server: Address })[] = [];
-  let forbidden = 0;
-  await Promise.all(object.holders.map(async ({ server, index }) => {
-    try {
-      const reply = await client.request(server, "get-begin", {
-        tag: options.tag,
-        objectId: object.header.objectId,
-        token: unlocked.keys.retrievalToken,
-      });
-      const id = stringField(reply, "download", 16);
-      const size = uintField(reply, "size");
-      sources.push({
-        server,
-        index: uintField(reply, "index", 255),
-        header: object.headerBytes,
-        manifest: bytesField(reply, "manifest", undefined, 16384).slice(),
-        shares: client.download(server, id, size),
-      });
-    } catch (error) {
-      if (error instanceof RemoteError && error.code === "forbidden") forbidden++;
-      rejected.push({ server, index, reason: (error as Error).message });
+  // Read from k holders, the data indices first (no decoding needed); the
+  // others are spares, started only where a share in use fails. All downloads
+  // together keep at most DOWNLOAD_BUDGET in flight toward this client, far
+  // below Redis' limits for one subscriber (8 MB for 60 s, 32 MB).
+  const { k } = object.header;
+  const holders = [...object.holders].sort((a, b) => a.index - b.index);
+  const window = Math.max(64 * 1024, Math.floor(DOWNLOAD_BUDGET / (k + 1)));
+  const chunk = Math.min(256 * 1024, Math.max(16 * 1024, Math.floor(window / 4)));
+  const serverOf = new Map<number, Address>();
+  const used: { server: Address; index: number }[] = [];
+  const begin = async (server: Address, index: number, offset: number) => {
+    const reply = await client.request(server, "get-begin", {
+      tag: options.tag,
+      objectId: object.header.objectId,
+      token: unlocked.keys.retrievalToken,
+      offset,
+      window,
+      chunk,
+    });
+    const id = stringField(reply, "download", 16);
+    if (uintField(reply, "index", 255) !== index) {
+      client.host.send(server, "get-cancel", { download: id });
+      throw new Error(`answered for index ${reply.index}, not ${index}`);
     }
-  }));
-  if (forbidden > 0 && sources.length < object.header.k) {
-    await Promise.all(sources.map((s) => s.shares.cancel()));
+    serverOf.set(index, server);
+    used.push({ server, index });
+    return {
+      manifest: bytesField(reply, "manifest", undefined, 16384).slice(),
+      keyShare: bytesField(reply, "keyShare", 33).slice(),
+      frames: client.download(server, id, uintField(reply, "size")),
+    };
+  };
+  const sources: ShareSource[] = [];
+  let forbidden = 0;
+  await Promise.all(
+    holders.slice(0, k).map(async ({ server, index }) => {
+      try {
+        const started = await begin(server, index, 0);
+        sources.push({
+          index,
+          header: object.headerBytes,
+          manifest: started.manifest,
+          shares: started.frames,
+        });
+      } catch (error) {
+        if (error instanceof RemoteError && error.code === "forbidden") forbidden++;
+        rejected.push({ server, index, reason: (error as Error).message });
+      }
+    }),
+  );
+  if (forbidden > 0 && forbidden === Math.min(k, holders.length)) {
     throw new WrongPasswordError();
   }
+  const spares: SpareSource[] = holders.slice(k).map(({ server, index }) => ({
+    index,
+    start: (segment) => begin(server, index, frameOffset(object.header, segment)),
+  }));
   sources.sort((a, b) => a.index - b.index);
-  const serverOf = new Map(sources.map((s) => [s.index, s.server]));
   const toServer = (r: Rejection): ServerRejection => ({
     server: serverOf.get(r.index) ?? "server:unknown" as Address,
     index: r.index,
     reason: r.detail,
   });
   try {
-    const opened = await openUnlocked(unlocked, sources);
+    const opened = await openUnlocked(unlocked, sources, [], spares);
     return {
       header: opened.header,
       plaintext: opened.plaintext,
-      sources: sources.map(({ server, index }) => ({ server, index })),
+      sources: used,
       rejected: () => [...rejected, ...opened.rejections.map(toServer)],
     };
   } catch (error) {

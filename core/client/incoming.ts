@@ -45,16 +45,28 @@ export class IncomingShare {
         if (size === 0) this.#end();
       },
       pull: async (controller) => {
+        // Wait for data, checking every second that the server is still on
+        // the network: a server that left fails the stream in about 2 s, one
+        // that hangs after `idleTimeoutMs`.
+        const since = Date.now();
+        let offline = 0;
         while (this.#queue.length === 0 && !this.#ended) {
           const arrived = new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(false), idleTimeoutMs);
+            const timer = setTimeout(() => resolve(false), 1000);
             this.#wake = () => {
               clearTimeout(timer);
               resolve(true);
             };
           });
-          if (!await arrived) {
-            controller.error(new Error(`${server} sent nothing for ${idleTimeoutMs / 1000} s`));
+          if (await arrived) continue;
+          offline = await host.isOnline(server) ? 0 : offline + 1;
+          const failure = offline >= 2
+            ? `${server} left the network`
+            : Date.now() - since >= idleTimeoutMs
+            ? `${server} sent nothing for ${idleTimeoutMs / 1000} s`
+            : undefined;
+          if (failure !== undefined) {
+            controller.error(new Error(failure));
             this.abort();
             return;
           }

@@ -19,6 +19,7 @@ import { RemoteError } from "../net/host.ts";
 import { sha256 } from "../manifest.ts";
 import { seal } from "../seal.ts";
 import { unlock } from "../unlock.ts";
+import { encodeTag } from "../tag.ts";
 import { viewTag } from "./heads.ts";
 import type { Client } from "./session.ts";
 import { stringField } from "../net/fields.ts";
@@ -71,7 +72,13 @@ export async function put(
   input: ReadableStream<Uint8Array>,
   options: PutOptions,
 ): Promise<PutResult> {
+  encodeTag(options.tag);
   const online = await client.servers();
+  if (options.k !== undefined && options.k > online.length) {
+    throw new NetworkUnavailableError(
+      `k=${options.k} needs at least ${options.k} servers but only ${online.length} are online`,
+    );
+  }
   const n = options.n ?? online.length;
   if (n > online.length) {
     throw new NetworkUnavailableError(

@@ -10,6 +10,7 @@ import type { Address } from "../net/envelope.ts";
 import { RemoteError } from "../net/host.ts";
 import { unlock } from "../unlock.ts";
 import { viewTag } from "./heads.ts";
+import { encodeTag } from "../tag.ts";
 import type { Client } from "./session.ts";
 
 /** Options of {@linkcode removeTag}. */
@@ -29,6 +30,7 @@ export interface RemoveResult {
 
 /** Deletes `options.tag` everywhere; throws NotFoundError or WrongPasswordError. */
 export async function removeTag(client: Client, options: RemoveOptions): Promise<RemoveResult> {
+  encodeTag(options.tag);
   const online = await client.servers();
   const view = await viewTag(client, online, options.tag);
   const objects = view.objects.filter((o) => o.newestOn.length > 0);

@@ -96,7 +96,11 @@ export class Client {
   uploadSender(server: Address, id: string, window: Partial<WindowOptions> = {}): WindowedSender {
     const sender = new WindowedSender(
       (seq, data) => this.host.send(server, "put-data", { upload: id, seq, data }),
-      { giveUpAfterMs: this.timeouts.transferIdleMs, ...window },
+      {
+        giveUpAfterMs: this.timeouts.transferIdleMs,
+        isPeerOnline: () => this.host.isOnline(server),
+        ...window,
+      },
     );
     this.#uploads.set(id, sender);
     return sender;

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { decode, encode } from "@msgpack/msgpack";
+import { decode, Encoder } from "@msgpack/msgpack";
 
 /** Protocol version carried in every envelope. */
 export const PROTOCOL_VERSION = 1;
@@ -51,6 +51,9 @@ export function isAddress(value: unknown): value is Address {
   return typeof value === "string" && ADDRESS.test(value);
 }
 
+// One encoder with a buffer as large as any message, so encoding never regrows it.
+const encoder = new Encoder({ ignoreUndefined: true, initialBufferSize: MAX_MESSAGE_BYTES + 1024 });
+
 /** Encodes an envelope; throws a ProtocolError when it exceeds {@linkcode MAX_MESSAGE_BYTES}. */
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
   const map: Record<string, unknown> = {
@@ -61,7 +64,7 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
     b: envelope.body,
   };
   if (envelope.replyTo !== undefined) map.r = envelope.replyTo;
-  const bytes = encode(map, { ignoreUndefined: true });
+  const bytes = encoder.encode(map);
   if (bytes.length > MAX_MESSAGE_BYTES) {
     throw new ProtocolError(`message of ${bytes.length} bytes exceeds ${MAX_MESSAGE_BYTES}`);
   }

@@ -164,6 +164,22 @@ export class Host {
     return channels.map((c) => c.slice(this.network.length + 1)).filter(isAddress).sort();
   }
 
+  /** Whether `address` is subscribed to its channel now (false also when Redis is unreachable). */
+  async isOnline(address: Address): Promise<boolean> {
+    try {
+      const [, count] = await withTimeout(
+        this.#pub.pubsub("NUMSUB", this.channel(address)),
+        3000,
+      ) as [
+        string,
+        number,
+      ];
+      return Number(count) > 0;
+    } catch {
+      return false;
+    }
+  }
+
   /** Registers the handler of request type `type`; its result is sent back as a reply. */
   handle(type: string, handler: Handler): void {
     this.#handlers.set(type, handler);

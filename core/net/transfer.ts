@@ -20,6 +20,11 @@ export interface WindowOptions {
   resendAfterMs: number;
   /** Fail when no ack arrives for this long. */
   giveUpAfterMs: number;
+  /**
+   * Asked while acks are overdue; two `false` answers in a row (a peer that
+   * left the network) fail the transfer at once instead of at `giveUpAfterMs`.
+   */
+  isPeerOnline?: () => Promise<boolean>;
 }
 
 /** Defaults: about 2 MiB in flight per peer, resend after 1.5 s, give up after 20 s. */
@@ -47,6 +52,8 @@ export class WindowedSender {
   #nextSeq = 0;
   #lastProgress = Date.now();
   #failure: Error | undefined;
+  #offlineChecks = 0;
+  #checking = false;
   #wake: (() => void) | undefined;
   #timer: ReturnType<typeof setInterval>;
 
@@ -77,7 +84,9 @@ export class WindowedSender {
     const seq = this.#nextSeq++;
     this.#unacked.push({ seq, chunk });
     this.#unackedBytes += chunk.length;
-    await this.#send(seq, chunk);
+    // Not awaited: publishes on one connection stay in order, and the window
+    // (not the publish round trip) is what paces the sender.
+    this.#send(seq, chunk);
   }
 
   /** Records a cumulative ack: every chunk up to and including `seq` arrived. */
@@ -132,6 +141,7 @@ export class WindowedSender {
     if (idle >= this.#options.giveUpAfterMs) {
       this.fail(new TransferTimeoutError(`no acknowledgement for ${Math.round(idle / 1000)} s`));
     } else if (idle >= this.#options.resendAfterMs) {
+      this.#checkPeer();
       const first = this.#unacked[0];
       this.#send(first.seq, first.chunk).then((received) => {
         if (received) {
@@ -139,6 +149,19 @@ export class WindowedSender {
         }
       });
     }
+  }
+
+  #checkPeer(): void {
+    const isOnline = this.#options.isPeerOnline;
+    if (isOnline === undefined || this.#checking) return;
+    this.#checking = true;
+    isOnline().then((online) => {
+      this.#checking = false;
+      this.#offlineChecks = online ? 0 : this.#offlineChecks + 1;
+      if (this.#offlineChecks >= 2) {
+        this.fail(new TransferTimeoutError("the peer left the network"));
+      }
+    });
   }
 
   #throwIfFailed(): void {

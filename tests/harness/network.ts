@@ -82,7 +82,10 @@ export async function startNetwork(
 ): Promise<TestNetwork> {
   const dir = await Deno.makeTempDir({ prefix: "secshrnet-test-" });
   const redis = await startRedis({ args: options.redisArgs });
-  const env = { SECSHRNET_REDIS_URL: redis.url, HOME: dir, NO_COLOR: "1" };
+  // HOME points into the scratch directory (default roots and configs land there);
+  // DENO_DIR keeps Deno's own cache where it was, so runs start fast and leave no trace.
+  const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
+  const env = { SECSHRNET_REDIS_URL: redis.url, HOME: dir, DENO_DIR: denoDir, NO_COLOR: "1" };
   const list: ServerProcess[] = [];
   const network: TestNetwork = {
     redis,
