@@ -11,6 +11,9 @@
  * It prints a table on stdout (progress on stderr) and writes the numbers to
  * bench/results.json. MB/s means MiB/s (2^20 bytes per second) throughout.
  *
+ * 5. put and get through the CLI across 5 local servers and one redis-server
+ *    (bench/network.ts), with client and server peak RSS; `--no-network` skips it.
+ *
  * Flags: `--quick` (32 MiB, no 1 GiB), `--sizes 256,1024` (MiB),
  * `--no-big` (256 MiB only), `--segment 256K` (default: the library's
  * default for k=3, n=5), `--stage-mib 256`, `--out bench/results.json`.
@@ -38,6 +41,7 @@ import {
   verdictLines,
 } from "./report.ts";
 import { measureStages } from "./stages.ts";
+import { kdfSecondsAtDefault, networkReport, runNetworkBench } from "./network.ts";
 
 const K = 3;
 const N = 5;
@@ -56,6 +60,7 @@ interface Config {
   readonly segment: number;
   readonly stageBytes: number;
   readonly out: string;
+  readonly network: boolean;
 }
 
 /** Parses "262144", "256K", "256KiB", "1M" into bytes. */
@@ -76,6 +81,7 @@ function parseConfig(argv: string[]): Config {
       segment: { type: "string" },
       "stage-mib": { type: "string" },
       out: { type: "string" },
+      network: { type: "boolean", default: true },
     },
     allowNegative: true,
     strict: true,
@@ -99,7 +105,7 @@ function parseConfig(argv: string[]): Config {
   const stageMiB = Number(values["stage-mib"] ?? (quick ? 32 : 256));
   if (!(stageMiB > 0)) throw new Error("--stage-mib must be positive");
   const out = values.out ?? new URL("./results.json", import.meta.url).pathname;
-  return { quick, sizes, segment, stageBytes: stageMiB * MiB, out };
+  return { quick, sizes, segment, stageBytes: stageMiB * MiB, out, network: values.network };
 }
 
 const root = new URL("..", import.meta.url).pathname;
@@ -235,6 +241,8 @@ async function main(): Promise<void> {
     });
     const runs = await runEndToEnd(config, dir);
     const checks = verdicts(config, runs);
+    const kdfSeconds = config.network ? await kdfSecondsAtDefault() : 0;
+    const networkRuns = config.network ? await runNetworkBench(config.sizes, progress) : [];
     const wallSeconds = (performance.now() - wallStart) / 1000;
 
     const text = [
@@ -260,6 +268,7 @@ async function main(): Promise<void> {
       "Targets:",
       verdictLines(checks),
       "",
+      ...(config.network ? [networkReport(networkRuns, kdfSeconds), ""] : []),
       `Wall time of the whole bench run: ${fixed(wallSeconds)} s`,
     ].join("\n");
     console.log(text);
@@ -289,6 +298,7 @@ async function main(): Promise<void> {
         serialModelMibps: phaseModel(stages, r.phase, K, N),
       })),
       targets: checks,
+      network: config.network ? { kdfSecondsAtLogN20: kdfSeconds, runs: networkRuns } : null,
       wallSeconds,
       date: new Date().toISOString(),
     };

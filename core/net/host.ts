@@ -19,6 +19,7 @@ import {
   ProtocolError,
 } from "./envelope.ts";
 import { randomBytes, toHex } from "../bytes.ts";
+import { GarbagePacer } from "../memory.ts";
 
 /** How to reach Redis and which network to join. */
 export interface HostOptions {
@@ -87,6 +88,7 @@ export class Host {
   readonly #pending = new Map<number, Pending>();
   readonly #replies = new Map<string, { at: number; reply?: Envelope }>();
   readonly #reconnectListeners = new Set<() => void>();
+  readonly #pacer = new GarbagePacer();
   #nextId = 1;
   #heartbeat?: ReturnType<typeof setInterval>;
   #closed = false;
@@ -205,6 +207,7 @@ export class Host {
     id = this.#nextId++,
   ): Promise<boolean> {
     const bytes = encodeEnvelope({ type, from: this.address, id, replyTo, body });
+    this.#pacer.processed(bytes.length);
     try {
       const receivers = await this.#pub.publish(
         this.channel(to),
@@ -254,6 +257,7 @@ export class Host {
   }
 
   #receive(bytes: Uint8Array): void {
+    this.#pacer.processed(bytes.length);
     let message: Envelope;
     try {
       message = decodeEnvelope(bytes);
