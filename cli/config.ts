@@ -8,6 +8,8 @@
  * @module
  */
 
+import { redactUrl, splitAuthority } from "../core/net/url.ts";
+export { redactUrl };
 import { parse, TomlError } from "smol-toml";
 import { UsageError } from "../core/errors.ts";
 import { ABSOLUTE_MAX_LOG_N, DEFAULT_LOG_N, MIN_LOG_N } from "../core/keys.ts";
@@ -133,15 +135,6 @@ export function parseConfig(text: string, source: string, env: Env = {}): Config
     throw new ConfigError(`${source}: invalid TOML: ${(error as Error).message}`);
   }
   return buildConfig(doc, source, env);
-}
-
-/** Replaces the password of a URL (even a malformed one) with "***", for logs and messages. */
-export function redactUrl(url: string): string {
-  const parts = splitAuthority(url);
-  if (parts?.userinfo === undefined) return url;
-  const colon = parts.userinfo.indexOf(":");
-  if (colon < 0 || colon === parts.userinfo.length - 1) return url;
-  return `${parts.prefix}${parts.userinfo.slice(0, colon)}:***@${parts.hostport}${parts.rest}`;
 }
 
 /**
@@ -341,18 +334,6 @@ function checkRedisUrl(raw: string, label: string): string {
   }
   if (new URL(url.href).href !== url.href) fail("does not survive URL normalisation");
   return url.href;
-}
-
-/** Splits "scheme://userinfo@hostport/rest" the way URL parsers do (last "@" ends userinfo). */
-function splitAuthority(
-  url: string,
-): { prefix: string; userinfo?: string; hostport: string; rest: string } | undefined {
-  const match = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/s.exec(url);
-  if (!match) return undefined;
-  const [, prefix, authority, rest] = match;
-  const at = authority.lastIndexOf("@");
-  if (at < 0) return { prefix, hostport: authority, rest };
-  return { prefix, userinfo: authority.slice(0, at), hostport: authority.slice(at + 1), rest };
 }
 
 /** One table of the file (`values`), with the file and table `name` that messages give. */

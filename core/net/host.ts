@@ -20,6 +20,7 @@ import {
 } from "./envelope.ts";
 import { randomBytes, toHex } from "../bytes.ts";
 import { GarbagePacer } from "../memory.ts";
+import { redactUrl } from "./url.ts";
 
 /** How to reach Redis and which network to join. */
 export interface HostOptions {
@@ -373,17 +374,6 @@ export class Host {
     await Promise.allSettled([this.#sub.quit(), this.#pub.quit()]);
     this.#sub.disconnect();
     this.#pub.disconnect();
-  }
-}
-
-/** `url` with any password replaced by `***`. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(unparseable URL)";
   }
 }
 
