@@ -6,7 +6,7 @@
  * ROOT/server-id                      this server's stable id
  * ROOT/secshrnetd.log                 log
  * ROOT/tags/<h:2>/<h>/tag             the tag (UTF-8)
- * ROOT/tags/<h:2>/<h>/<commit>-<oid>/ one committed object: header, manifest, share, token, index
+ * ROOT/tags/<h:2>/<h>/<commit>-<oid>/ one committed object: header, manifest, share, access, index
  * ROOT/uploads/<upload id>/           uploads in progress (deleted at start and on timeout)
  * ```
  *

@@ -13,16 +13,22 @@ import { encodeTag } from "../core/tag.ts";
 import { KEY_SHARE_LENGTH } from "../core/key_shares.ts";
 import { VERSION } from "../core/version.ts";
 import { type Address, PROTOCOL_VERSION, ProtocolError } from "../core/net/envelope.ts";
-import { bytesField, optionalBytesField, stringField, uintField } from "../core/net/fields.ts";
+import { bytesField, stringField, uintField } from "../core/net/fields.ts";
 import type { Host } from "../core/net/host.ts";
 import { InOrderReceiver, WindowedSender } from "../core/net/transfer.ts";
-import { type Store, StoreError } from "./store.ts";
+import { type AccessProof, type Store, StoreError } from "./store.ts";
+import { ACCESS_KEY_LENGTH, NONCE_LENGTH, PROOF_LENGTH } from "../core/access.ts";
 import type { Upload } from "./upload.ts";
 
 /** Largest download chunk, in bytes. */
 export const DOWNLOAD_CHUNK = 256 * 1024;
 /** Largest upload chunk accepted (a fragment frame of a 1 MiB segment with k = 1). */
 export const MAX_UPLOAD_CHUNK = 2 ** 20 + 64;
+/** How long a challenge nonce stays valid. */
+export const NONCE_LIFETIME_MS = 60_000;
+/** Most nonces outstanding at once (the oldest are dropped beyond it). */
+export const MAX_NONCES = 10_000;
+
 /** Entries per `list` reply. */
 export const LIST_PAGE = 200;
 
@@ -88,6 +94,30 @@ export function serveProtocol(
     };
   });
 
+  // Single-use nonces for access proofs, each bound to the client it was given to.
+  const nonces = new Map<string, { owner: Address; expires: number }>();
+  host.handle("challenge", (request) => {
+    const now = Date.now();
+    for (const [key, entry] of nonces) {
+      if (entry.expires > now && nonces.size < MAX_NONCES) break;
+      nonces.delete(key);
+    }
+    const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
+    nonces.set(toHex(nonce), { owner: request.from, expires: now + NONCE_LIFETIME_MS });
+    return Promise.resolve({ nonce });
+  });
+  /** The access proof of a request body, its nonce spent; throws `forbidden` when it is not valid. */
+  const accessOf = (body: Record<string, unknown>, from: Address): AccessProof => {
+    const nonce = bytesField(body, "nonce", NONCE_LENGTH).slice();
+    const proof = bytesField(body, "proof", PROOF_LENGTH).slice();
+    const entry = nonces.get(toHex(nonce));
+    nonces.delete(toHex(nonce));
+    if (entry === undefined || entry.owner !== from || entry.expires < Date.now()) {
+      throw new StoreError("forbidden", "unknown or expired nonce; ask for a new challenge");
+    }
+    return { nonce, proof };
+  };
+
   host.handle("head", async (request) => {
     const objects = await store.objects(tagField(request.body));
     return { objects: objects.map((o) => ({ header: o.header, index: o.index })) };
@@ -116,8 +146,8 @@ export function serveProtocol(
       tag: tagField(body),
       objectId: bytesField(body, "objectId", 16).slice(),
       index: uintField(body, "index", 255),
-      tokenHash: bytesField(body, "tokenHash", 32).slice(),
-      replaceToken: optionalBytesField(body, "replaceToken", 32)?.slice(),
+      accessKey: bytesField(body, "accessKey", ACCESS_KEY_LENGTH).slice(),
+      replace: body.proof === undefined ? undefined : accessOf(body, request.from),
     });
     if (upload.params.index < 1) {
       await upload.abort();
@@ -221,8 +251,7 @@ export function serveProtocol(
   host.handle("get-begin", async (request) => {
     const tag = tagField(request.body);
     const objectId = toHex(bytesField(request.body, "objectId", 16));
-    const token = bytesField(request.body, "token", 32).slice();
-    const object = await store.authorize(tag, objectId, token);
+    const object = await store.authorize(tag, objectId, accessOf(request.body, request.from));
     const offset = request.body.offset === undefined
       ? 0
       : uintField(request.body, "offset", object.shareBytes);
@@ -291,14 +320,14 @@ export function serveProtocol(
     const removed = await store.prune(
       tagField(body),
       toHex(bytesField(body, "objectId", 16)),
-      bytesField(body, "token", 32).slice(),
+      accessOf(body, request.from),
     );
     return { removed };
   });
 
   host.handle("rm", async (request) => {
     const tag = tagField(request.body);
-    const removed = await store.remove(tag, bytesField(request.body, "token", 32).slice());
+    const removed = await store.remove(tag, accessOf(request.body, request.from));
     options.log("info", `removed ${JSON.stringify(tag)} (${removed} objects) for ${request.from}`);
     return { removed };
   });

@@ -3,12 +3,13 @@
  * served; the one before stays as a fallback until a client prunes it or a
  * newer one arrives), each written to `uploads/`, fsynced, and made visible
  * by one atomic rename. Shares are released, replaced or deleted only against
- * the retrieval token, whose SHA-256 is all the server keeps.
+ * a proof of access (core/access.ts) under the object's public access key.
  *
  * @module
  */
 
-import { equalBytes, toHex } from "../core/bytes.ts";
+import { toHex } from "../core/bytes.ts";
+import { type AccessOp, verifyAccess } from "../core/access.ts";
 import { decodeHeader, type ObjectHeader } from "../core/header.ts";
 import { Upload } from "./upload.ts";
 import { makePrivateDir, RootPaths, syncDir, tagHash } from "./paths.ts";
@@ -42,6 +43,12 @@ export interface StoredObject {
   readonly index: number;
   /** Bytes of its share stream. */
   readonly shareBytes: number;
+}
+
+/** A signed request for access (core/access.ts), its nonce already checked and spent. */
+export interface AccessProof {
+  readonly nonce: Uint8Array;
+  readonly proof: Uint8Array;
 }
 
 /** Objects kept per tag: the newest and the one before. */
@@ -103,18 +110,18 @@ export class Store {
 
   /**
    * Starts an upload of share `index` of object `objectId` for `tag`. When the
-   * tag already holds an object, `replaceToken` must be the retrieval token of
-   * the newest one (else `exists`, or `forbidden` when it is wrong).
+   * tag already holds an object, `replace` must prove access to the newest one
+   * (else `exists`, or `forbidden` when the proof is wrong).
    */
   async beginUpload(params: {
     tag: string;
     objectId: Uint8Array;
     index: number;
-    tokenHash: Uint8Array;
-    replaceToken?: Uint8Array;
+    accessKey: Uint8Array;
+    replace?: AccessProof;
   }): Promise<Upload> {
     const newest = (await this.objects(params.tag))[0];
-    if (newest !== undefined) await this.#checkReplace(newest, params.replaceToken);
+    if (newest !== undefined) await this.#checkReplace(newest, params.replace);
     const id = toHex(crypto.getRandomValues(new Uint8Array(8)));
     return await Upload.create(this, {
       ...params,
@@ -124,13 +131,11 @@ export class Store {
     });
   }
 
-  async #checkReplace(newest: StoredObject, replaceToken: Uint8Array | undefined) {
-    if (replaceToken === undefined) {
+  async #checkReplace(newest: StoredObject, replace: AccessProof | undefined) {
+    if (replace === undefined) {
       throw new StoreError("exists", "tag already holds an object; replacing it needs --force");
     }
-    if (!await tokenMatches(newest.dir, replaceToken)) {
-      throw new StoreError("forbidden", "retrieval token does not match the stored object");
-    }
+    await checkAccess(newest, "replace", replace);
   }
 
   /** Reserves `bytes` of the total-size limit for an upload; throws `full` when over. */
@@ -156,41 +161,32 @@ export class Store {
     await syncDir(tagDir);
   }
 
-  /**
-   * The object `objectId` (hex) of `tag`, if `token` is its retrieval token.
-   * Throws `not-found` or `forbidden`.
-   */
-  async authorize(tag: string, objectId: string, token: Uint8Array): Promise<StoredObject> {
+  /** The object `objectId` (hex) of `tag`, if `access` proves `get` on it; else `not-found` or `forbidden`. */
+  async authorize(tag: string, objectId: string, access: AccessProof): Promise<StoredObject> {
     const object = (await this.objects(tag)).find((o) => toHex(o.info.objectId) === objectId);
     if (object === undefined) throw new StoreError("not-found", "no such object");
-    if (!await tokenMatches(object.dir, token)) {
-      throw new StoreError("forbidden", "retrieval token does not match");
-    }
+    await checkAccess(object, "get", access);
     return object;
   }
 
-  /** Deletes the objects of `tag` older than `objectId`; the token must be that object's. */
-  async prune(tag: string, objectId: string, token: Uint8Array): Promise<number> {
+  /** Deletes the objects of `tag` older than `objectId`, for a proof of `prune` on that object. */
+  async prune(tag: string, objectId: string, access: AccessProof): Promise<number> {
     return await this.withTag(tag, async () => {
       const objects = await this.objects(tag);
       const position = objects.findIndex((o) => toHex(o.info.objectId) === objectId);
       if (position < 0) throw new StoreError("not-found", "no such object");
-      if (!await tokenMatches(objects[position].dir, token)) {
-        throw new StoreError("forbidden", "retrieval token does not match");
-      }
+      await checkAccess(objects[position], "prune", access);
       for (const old of objects.slice(position + 1)) await this.#delete(old);
       return objects.length - position - 1;
     });
   }
 
-  /** Deletes every object of `tag` if `token` belongs to its newest one. Returns how many. */
-  async remove(tag: string, token: Uint8Array): Promise<number> {
+  /** Deletes every object of `tag` for a proof of `rm` on its newest one. Returns how many. */
+  async remove(tag: string, access: AccessProof): Promise<number> {
     return await this.withTag(tag, async (tagDir) => {
       const objects = await this.objects(tag);
       if (objects.length === 0) throw new StoreError("not-found", "tag not stored here");
-      if (!await tokenMatches(objects[0].dir, token)) {
-        throw new StoreError("forbidden", "retrieval token does not match");
-      }
+      await checkAccess(objects[0], "rm", access);
       for (const object of objects) await this.#delete(object);
       await Deno.remove(tagDir, { recursive: true });
       return objects.length;
@@ -250,11 +246,13 @@ async function sortedNames(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-/** Whether SHA-256(`token`) equals the hash stored in `dir`, compared in constant time. */
-async function tokenMatches(dir: string, token: Uint8Array): Promise<boolean> {
-  const stored = await Deno.readFile(`${dir}/token`);
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", token.slice()));
-  return equalBytes(stored, hash);
+/** Throws `forbidden` unless `access` is a valid proof of `op` under the object's access key. */
+async function checkAccess(object: StoredObject, op: AccessOp, access: AccessProof): Promise<void> {
+  const accessKey = await Deno.readFile(`${object.dir}/access`);
+  const { objectId, tag } = object.info;
+  if (!await verifyAccess(accessKey, access.proof, op, access.nonce, objectId, tag)) {
+    throw new StoreError("forbidden", "access proof does not verify: wrong password");
+  }
 }
 
 /** Directory name of a committed object: commit time (ms, 15 digits) and object id. */

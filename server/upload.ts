@@ -24,8 +24,8 @@ export interface UploadParams {
   objectId: Uint8Array;
   /** This server's share index. */
   index: number;
-  /** SHA-256 of the new object's retrieval token. */
-  tokenHash: Uint8Array;
+  /** The new object's public access key (core/access.ts). */
+  accessKey: Uint8Array;
   /** Directory of the object this one replaces (checked again at commit), if any. */
   replaces?: string;
 }
@@ -101,7 +101,7 @@ export class Upload {
     this.#finished = true;
     await writeDurable(`${params.dir}/header`, headerBytes);
     await writeDurable(`${params.dir}/manifest`, manifest);
-    await writeDurable(`${params.dir}/token`, params.tokenHash);
+    await writeDurable(`${params.dir}/access`, params.accessKey);
     await writeDurable(`${params.dir}/index`, new TextEncoder().encode(String(params.index)));
     await syncDir(params.dir);
     try {

@@ -20,6 +20,7 @@ import { RemoteError } from "../net/host.ts";
 import { openUnlocked, type ShareSource, type SpareSource } from "../open.ts";
 import { frameOffset } from "../header.ts";
 import { unlock } from "../unlock.ts";
+import { accessKeys } from "../access.ts";
 import { viewTag } from "./heads.ts";
 import { encodeTag } from "../tag.ts";
 import type { Client } from "./session.ts";
@@ -96,11 +97,13 @@ export async function get(client: Client, options: GetOptions): Promise<Retrieva
   const chunk = Math.min(256 * 1024, Math.max(16 * 1024, Math.floor(window / 4)));
   const serverOf = new Map<number, Address>();
   const used: { server: Address; index: number }[] = [];
+  const access = await accessKeys(unlocked.keys.retrievalToken);
   const begin = async (server: Address, index: number, offset: number) => {
+    const { objectId } = object.header;
     const reply = await client.request(server, "get-begin", {
       tag: options.tag,
-      objectId: object.header.objectId,
-      token: unlocked.keys.retrievalToken,
+      objectId,
+      ...await client.prove(server, access, "get", objectId, options.tag),
       offset,
       window,
       chunk,

@@ -16,9 +16,9 @@ import {
 } from "../errors.ts";
 import type { Address } from "../net/envelope.ts";
 import { RemoteError } from "../net/host.ts";
-import { sha256 } from "../manifest.ts";
 import { seal } from "../seal.ts";
 import { unlock } from "../unlock.ts";
+import { type AccessKeys, accessKeys } from "../access.ts";
 import { encodeTag } from "../tag.ts";
 import { viewTag } from "./heads.ts";
 import type { Client } from "./session.ts";
@@ -103,8 +103,8 @@ export async function put(
       } exists on ${holders.length} servers; use --force (with its password) to replace it`,
     );
   }
-  // The token of the object each chosen server holds as newest proves we may replace it.
-  const replaceTokens = new Map<Address, Uint8Array>();
+  // The access key of the object each chosen server holds as newest proves we may replace it.
+  const replaceKeys = new Map<Address, { keys: AccessKeys; objectId: Uint8Array }>();
   const masterKeys = new Map<string, Promise<Uint8Array>>();
   for (const object of view.objects.filter((o) => o.newestOn.length > 0)) {
     const unlocked = await unlock(object.headerBytes, {
@@ -113,7 +113,10 @@ export async function put(
       maxLogN: options.maxLogN,
       masterKeys,
     });
-    for (const server of object.newestOn) replaceTokens.set(server, unlocked.keys.retrievalToken);
+    const keys = await accessKeys(unlocked.keys.retrievalToken);
+    for (const server of object.newestOn) {
+      replaceKeys.set(server, { keys, objectId: object.header.objectId });
+    }
   }
 
   const sealed = await seal(input, {
@@ -125,7 +128,7 @@ export async function put(
     allowSingleShare: options.allowSingleShare,
     onKdfProgress: options.onKdfProgress,
   });
-  const tokenHash = await sha256(sealed.retrievalToken);
+  const access = await accessKeys(sealed.retrievalToken);
   const outcomes: ServerOutcome[] = chosen.map((server, i) => ({
     server,
     index: i + 1,
@@ -133,12 +136,15 @@ export async function put(
   }));
   const uploads = await Promise.all(chosen.map(async (server, i) => {
     try {
+      const replace = replaceKeys.get(server);
       const reply = await client.request(server, "put-begin", {
         tag: options.tag,
         objectId: sealed.objectId,
         index: i + 1,
-        tokenHash,
-        replaceToken: replaceTokens.get(server),
+        accessKey: access.publicKey,
+        ...(replace === undefined
+          ? {}
+          : await client.prove(server, replace.keys, "replace", replace.objectId, options.tag)),
       });
       return stringField(reply, "upload", 16);
     } catch (error) {
@@ -209,11 +215,11 @@ export async function put(
   const stored = outcomes.filter((o) => o.stored);
   if (stored.length < k) throw failure(outcomes, k, "stored their share");
   // The new object is recoverable: drop the older ones kept as a fallback.
-  await Promise.allSettled(stored.map((o) =>
+  await Promise.allSettled(stored.map(async (o) =>
     client.request(o.server, "prune", {
       tag: options.tag,
       objectId: sealed.objectId,
-      token: sealed.retrievalToken,
+      ...await client.prove(o.server, access, "prune", sealed.objectId, options.tag),
     })
   ));
   return {

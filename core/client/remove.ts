@@ -1,6 +1,6 @@
 /**
  * `rm`: delete a tag from every server that holds it, proving the password
- * with the retrieval token of the object each server holds as newest.
+ * with a signed access proof for the object each server holds as newest.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { NotFoundError, WrongPasswordError } from "../errors.ts";
 import type { Address } from "../net/envelope.ts";
 import { RemoteError } from "../net/host.ts";
 import { unlock } from "../unlock.ts";
+import { accessKeys } from "../access.ts";
 import { viewTag } from "./heads.ts";
 import { encodeTag } from "../tag.ts";
 import type { Client } from "./session.ts";
@@ -45,11 +46,13 @@ export async function removeTag(client: Client, options: RemoveOptions): Promise
   const masterKeys = new Map<string, Promise<Uint8Array>>();
   for (const object of objects) {
     const unlocked = await unlock(object.headerBytes, { ...options, masterKeys });
+    const keys = await accessKeys(unlocked.keys.retrievalToken);
+    const { objectId } = object.header;
     await Promise.all(object.newestOn.map(async (server) => {
       try {
         await client.request(server, "rm", {
           tag: options.tag,
-          token: unlocked.keys.retrievalToken,
+          ...await client.prove(server, keys, "rm", objectId, options.tag),
         });
         removed.push(server);
       } catch (error) {

@@ -12,6 +12,7 @@ import { bytesField, stringField, uintField } from "../net/fields.ts";
 import { Host, type HostOptions, NetworkError, RemoteError } from "../net/host.ts";
 import { WindowedSender, type WindowOptions } from "../net/transfer.ts";
 import { IncomingShare } from "./incoming.ts";
+import { type AccessKeys, type AccessOp, NONCE_LENGTH, proveAccess } from "../access.ts";
 
 /** Timeouts of client operations. */
 export interface ClientTimeouts {
@@ -90,6 +91,23 @@ export class Client {
     body: Record<string, unknown>,
   ): Promise<Record<string, unknown>> {
     return await this.host.request(server, type, body, { timeoutMs: this.timeouts.requestMs });
+  }
+
+  /**
+   * A fresh proof of `op` on object `objectId` of `tag` for `server`: asks it
+   * for a single-use nonce and signs it (core/access.ts). Spread into the
+   * request body.
+   */
+  async prove(
+    server: Address,
+    keys: AccessKeys,
+    op: AccessOp,
+    objectId: Uint8Array,
+    tag: string,
+  ): Promise<{ nonce: Uint8Array; proof: Uint8Array }> {
+    const nonce = bytesField(await this.request(server, "challenge", {}), "nonce", NONCE_LENGTH)
+      .slice();
+    return { nonce, proof: await proveAccess(keys, op, nonce, objectId, tag) };
   }
 
   /** A sender for upload `id` to `server`, registered for acks until `release`. */
