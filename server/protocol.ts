@@ -252,6 +252,11 @@ export function serveProtocol(
     const tag = tagField(request.body);
     const objectId = toHex(bytesField(request.body, "objectId", 16));
     const object = await store.authorize(tag, objectId, accessOf(request.body, request.from));
+    const id = stringField(request.body, "download", 16);
+    const key = `${request.from}/${id}`;
+    if (!/^[0-9a-f]{16}$/.test(id) || downloads.has(key)) {
+      throw new StoreError("bad-request", "download id must be 16 hex digits, new for this client");
+    }
     const offset = request.body.offset === undefined
       ? 0
       : uintField(request.body, "offset", object.shareBytes);
@@ -264,7 +269,6 @@ export function serveProtocol(
     // below Redis' pub/sub output buffer limit; the server clamps it.
     const chunkBytes = clamp(request.body.chunk, 16 * 1024, DOWNLOAD_CHUNK);
     const windowBytes = clamp(request.body.window, chunkBytes, 4 * 2 ** 20);
-    const id = toHex(crypto.getRandomValues(new Uint8Array(8)));
     const client = request.from;
     const sender = new WindowedSender(
       (seq, data) => host.send(client, "get-data", { download: id, seq, data }),
@@ -275,7 +279,7 @@ export function serveProtocol(
       },
     );
     const session: DownloadSession = { sender, owner: client, cancelled: false };
-    downloads.set(id, session);
+    downloads.set(key, session);
     (async () => {
       try {
         const buffer = new Uint8Array(chunkBytes);
@@ -290,11 +294,10 @@ export function serveProtocol(
       } finally {
         file.close();
         sender.close();
-        downloads.delete(id);
+        downloads.delete(key);
       }
     })();
     return {
-      download: id,
       index: object.index,
       manifest,
       keyShare,
@@ -303,13 +306,13 @@ export function serveProtocol(
   });
 
   host.listen("get-ack", (message) => {
-    const session = downloads.get(stringField(message.body, "download", 16));
+    const session = downloads.get(`${message.from}/${stringField(message.body, "download", 16)}`);
     if (session === undefined || session.owner !== message.from) return;
     session.sender.ack(uintField(message.body, "seq"));
   });
 
   host.listen("get-cancel", (message) => {
-    const session = downloads.get(stringField(message.body, "download", 16));
+    const session = downloads.get(`${message.from}/${stringField(message.body, "download", 16)}`);
     if (session === undefined || session.owner !== message.from) return;
     session.cancelled = true;
     session.sender.fail(new Error("cancelled by the client"));

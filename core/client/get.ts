@@ -15,7 +15,7 @@ import {
 } from "../errors.ts";
 import type { ObjectHeader } from "../header.ts";
 import type { Address } from "../net/envelope.ts";
-import { bytesField, stringField, uintField } from "../net/fields.ts";
+import { bytesField, uintField } from "../net/fields.ts";
 import { RemoteError } from "../net/host.ts";
 import { openUnlocked, type ShareSource, type SpareSource } from "../open.ts";
 import { frameOffset } from "../header.ts";
@@ -100,26 +100,32 @@ export async function get(client: Client, options: GetOptions): Promise<Retrieva
   const access = await accessKeys(unlocked.keys.retrievalToken);
   const begin = async (server: Address, index: number, offset: number) => {
     const { objectId } = object.header;
-    const reply = await client.request(server, "get-begin", {
-      tag: options.tag,
-      objectId,
-      ...await client.prove(server, access, "get", objectId, options.tag),
-      offset,
-      window,
-      chunk,
-    });
-    const id = stringField(reply, "download", 16);
-    if (uintField(reply, "index", 255) !== index) {
-      client.host.send(server, "get-cancel", { download: id });
-      throw new Error(`answered for index ${reply.index}, not ${index}`);
+    const { id, incoming } = client.download(server);
+    try {
+      const reply = await client.request(server, "get-begin", {
+        tag: options.tag,
+        objectId,
+        download: id,
+        ...await client.prove(server, access, "get", objectId, options.tag),
+        offset,
+        window,
+        chunk,
+      });
+      if (uintField(reply, "index", 255) !== index) {
+        throw new Error(`answered for index ${reply.index}, not ${index}`);
+      }
+      incoming.setSize(uintField(reply, "size"));
+      serverOf.set(index, server);
+      used.push({ server, index });
+      return {
+        manifest: bytesField(reply, "manifest", undefined, 16384).slice(),
+        keyShare: bytesField(reply, "keyShare", 33).slice(),
+        frames: incoming.stream,
+      };
+    } catch (error) {
+      incoming.abort();
+      throw error;
     }
-    serverOf.set(index, server);
-    used.push({ server, index });
-    return {
-      manifest: bytesField(reply, "manifest", undefined, 16384).slice(),
-      keyShare: bytesField(reply, "keyShare", 33).slice(),
-      frames: client.download(server, id, uintField(reply, "size")),
-    };
   };
   const sources: ShareSource[] = [];
   let forbidden = 0;
@@ -147,6 +153,14 @@ export async function get(client: Client, options: GetOptions): Promise<Retrieva
     start: (segment) => begin(server, index, frameOffset(object.header, segment)),
   }));
   sources.sort((a, b) => a.index - b.index);
+  /** A NotEnoughSharesError restated with the servers behind each index. */
+  const nameServers = (error: unknown) =>
+    error instanceof NotEnoughSharesError
+      ? error.withDetail(
+        [...rejected, ...error.rejections.map(toServer)].map((r) => `${r.server}: ${r.reason}`)
+          .join("; "),
+      )
+      : error;
   const toServer = (r: Rejection): ServerRejection => ({
     server: serverOf.get(r.index) ?? "server:unknown" as Address,
     index: r.index,
@@ -156,18 +170,35 @@ export async function get(client: Client, options: GetOptions): Promise<Retrieva
     const opened = await openUnlocked(unlocked, sources, [], spares);
     return {
       header: opened.header,
-      plaintext: opened.plaintext,
+      plaintext: namingServers(opened.plaintext, nameServers),
       sources: used,
       rejected: () => [...rejected, ...opened.rejections.map(toServer)],
     };
   } catch (error) {
     await Promise.all(sources.map((s) => s.shares.locked ? undefined : s.shares.cancel()));
-    if (error instanceof NotEnoughSharesError) {
-      throw error.withDetail(
-        [...rejected, ...error.rejections.map(toServer)].map((r) => `${r.server}: ${r.reason}`)
-          .join("; "),
-      );
-    }
-    throw error;
+    throw nameServers(error);
   }
+}
+
+/**
+ * `plaintext`, but an error it fails with passes through `rename` first (so a
+ * shortage of shares found while streaming names servers, not indices).
+ */
+function namingServers(
+  plaintext: ReadableStream<Uint8Array>,
+  rename: (error: unknown) => unknown,
+): ReadableStream<Uint8Array> {
+  const reader = plaintext.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        controller.error(rename(error));
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
 }

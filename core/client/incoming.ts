@@ -1,8 +1,10 @@
 /**
- * One share arriving from a server as numbered chunks. Chunks are taken in
- * order and acknowledged only when the reader pulls them, so what a server
- * may have in flight toward this client is bounded by its window however
- * slowly the client consumes.
+ * One share arriving from a server as numbered chunks. The client names the
+ * download and registers it before asking, so no chunk can arrive for an
+ * unknown download; its length is learnt from the server's reply. Chunks are
+ * taken in order and acknowledged only when the reader pulls them, so what a
+ * server may have in flight toward this client is bounded by its window
+ * however slowly the client consumes.
  *
  * @module
  */
@@ -22,19 +24,13 @@ export class IncomingShare {
   readonly #receiver = new InOrderReceiver();
   readonly #queue: Uint8Array[] = [];
   readonly #onEnd: () => void;
+  #size: number | undefined;
   #consumed = 0;
   #wake: (() => void) | undefined;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #ended = false;
 
-  constructor(
-    host: Host,
-    server: Address,
-    id: string,
-    size: number,
-    idleTimeoutMs: number,
-    onEnd: () => void,
-  ) {
+  constructor(host: Host, server: Address, id: string, idleTimeoutMs: number, onEnd: () => void) {
     this.#host = host;
     this.server = server;
     this.#id = id;
@@ -42,7 +38,6 @@ export class IncomingShare {
     this.stream = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;
-        if (size === 0) this.#end();
       },
       pull: async (controller) => {
         // Wait for data, checking every second that the server is still on
@@ -50,7 +45,7 @@ export class IncomingShare {
         // that hangs after `idleTimeoutMs`.
         const since = Date.now();
         let offline = 0;
-        while (this.#queue.length === 0 && !this.#ended) {
+        while (this.#queue.length === 0 && !this.#ended && !this.#complete()) {
           const arrived = new Promise<boolean>((resolve) => {
             const timer = setTimeout(() => resolve(false), 1000);
             this.#wake = () => {
@@ -71,15 +66,14 @@ export class IncomingShare {
             return;
           }
         }
+        if (this.#ended) return;
         const chunk = this.#queue.shift();
-        if (chunk === undefined) return;
-        this.#consumed += chunk.length;
-        controller.enqueue(chunk);
-        host.send(server, "get-ack", {
-          download: id,
-          seq: this.#receiver.expected - 1 - this.#queue.length,
-        });
-        if (this.#consumed >= size) {
+        if (chunk !== undefined) {
+          this.#consumed += chunk.length;
+          controller.enqueue(chunk);
+          host.send(server, "get-ack", { download: id, seq: this.#taken() });
+        }
+        if (this.#complete()) {
           controller.close();
           this.#end();
         }
@@ -88,17 +82,20 @@ export class IncomingShare {
     }, { highWaterMark: 0 });
   }
 
+  /** Sets the number of bytes the server will send (from its reply). */
+  setSize(size: number): void {
+    this.#size = size;
+    this.#notify();
+  }
+
   /** Takes chunk `seq` if it is the next one; duplicates are re-acknowledged. */
   deliver(seq: number, data: Uint8Array): void {
     if (this.#ended) return;
     if (this.#receiver.accept(seq)) {
       this.#queue.push(data.slice());
-      const wake = this.#wake;
-      this.#wake = undefined;
-      wake?.();
-    } else {
-      const taken = this.#receiver.expected - 1 - this.#queue.length;
-      if (taken >= 0) this.#host.send(this.server, "get-ack", { download: this.#id, seq: taken });
+      this.#notify();
+    } else if (this.#taken() >= 0) {
+      this.#host.send(this.server, "get-ack", { download: this.#id, seq: this.#taken() });
     }
   }
 
@@ -114,11 +111,26 @@ export class IncomingShare {
     }
   }
 
+  /** Sequence number of the last chunk the reader has taken (−1 before the first). */
+  #taken(): number {
+    return this.#receiver.expected - 1 - this.#queue.length;
+  }
+
+  #complete(): boolean {
+    return this.#size !== undefined && this.#queue.length === 0 && this.#consumed >= this.#size;
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#queue.length = 0;
-    this.#wake?.();
+    this.#notify();
     this.#onEnd();
   }
 }

@@ -88,11 +88,16 @@ export async function put(
   const k = options.k ?? Math.floor(n / 2) + 1;
   if (k > n) throw new UsageError(`k=${k} is more than n=${n}`);
   const view = await viewTag(client, online, options.tag);
-  const chosen = online.filter((s) => !view.failed.some((f) => f.server === s)).slice(0, n);
-  if (chosen.length < n) {
+  // Servers that answered come first; one online but silent (hung) still
+  // takes its place among the n and counts as a server that did not store.
+  const silent = new Map(view.failed.map((f) => [f.server, f.error]));
+  const chosen = [...online.filter((s) => !silent.has(s)), ...online.filter((s) => silent.has(s))]
+    .slice(0, n);
+  const answering = chosen.filter((s) => !silent.has(s)).length;
+  if (answering < k) {
     const lost = view.failed.map((f) => `${f.server} (${f.error})`).join(", ");
     throw new NetworkUnavailableError(
-      `need ${n} servers but only ${chosen.length} answered; ${lost}`,
+      `k=${k} servers are needed but only ${answering} answered; ${lost}`,
     );
   }
   const holders = [...new Set(view.objects.flatMap((o) => o.newestOn))];
@@ -135,6 +140,11 @@ export async function put(
     stored: false,
   }));
   const uploads = await Promise.all(chosen.map(async (server, i) => {
+    if (silent.has(server)) {
+      outcomes[i].error = `did not answer: ${silent.get(server)}`;
+      await sealed.shares[i].cancel();
+      return undefined;
+    }
     try {
       const replace = replaceKeys.get(server);
       const reply = await client.request(server, "put-begin", {

@@ -12,6 +12,7 @@ import { bytesField, stringField, uintField } from "../net/fields.ts";
 import { Host, type HostOptions, NetworkError, RemoteError } from "../net/host.ts";
 import { WindowedSender, type WindowOptions } from "../net/transfer.ts";
 import { IncomingShare } from "./incoming.ts";
+import { randomBytes, toHex } from "../bytes.ts";
 import { type AccessKeys, type AccessOp, NONCE_LENGTH, proveAccess } from "../access.ts";
 
 /** Timeouts of client operations. */
@@ -130,18 +131,22 @@ export class Client {
     this.#uploads.delete(id);
   }
 
-  /** A readable stream of download `id` of `size` bytes from `server`. */
-  download(server: Address, id: string, size: number): ReadableStream<Uint8Array> {
+  /**
+   * Registers a new download from `server` under a fresh id, before it is
+   * asked for, so no chunk can arrive unannounced. Call `setSize` with the
+   * length from the server's reply, or `abort` if the request fails.
+   */
+  download(server: Address): { id: string; incoming: IncomingShare } {
+    const id = toHex(randomBytes(8));
     const incoming = new IncomingShare(
       this.host,
       server,
       id,
-      size,
       this.timeouts.transferIdleMs,
       () => this.#downloads.delete(id),
     );
     this.#downloads.set(id, incoming);
-    return incoming.stream;
+    return { id, incoming };
   }
 
   /** Leaves the network. */

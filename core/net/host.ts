@@ -371,9 +371,24 @@ export class Host {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     for (const pending of this.#pending.values()) pending.reject(new NetworkError("host closed"));
-    await Promise.allSettled([this.#sub.quit(), this.#pub.quit()]);
-    this.#sub.disconnect();
-    this.#pub.disconnect();
+    await Promise.all([this.#sub, this.#pub].map(closeConnection));
+  }
+}
+
+/**
+ * QUITs `connection` and waits for it to end. `disconnect()` only when it
+ * did not end by itself: called on a socket already closed, ioredis leaves a
+ * timer running.
+ */
+async function closeConnection(connection: Redis): Promise<void> {
+  if (connection.status === "end") return;
+  const ended = new Promise<void>((resolve) => connection.once("end", () => resolve()));
+  try {
+    await withTimeout(connection.quit(), 2000);
+    await withTimeout(ended, 2000);
+  } catch {
+    // The status changes under us while awaiting; read it afresh.
+    if ((connection.status as string) !== "end") connection.disconnect();
   }
 }
 

@@ -174,6 +174,7 @@ async function spawnServer(root: string, env: Record<string, string>): Promise<S
     },
     async stop() {
       if (!running) return;
+      child.kill("SIGCONT"); // a stopped (SIGSTOP) process cannot act on SIGTERM
       child.kill("SIGTERM");
       await child.status;
     },

@@ -1,0 +1,227 @@
+/**
+ * Small helpers for the network end-to-end tests (tests/network_*_test.ts):
+ * a network that is always stopped, puts from bytes, gets to bytes, parsed
+ * `ls --json` / `servers --json`, a runner without a controlling terminal or
+ * inherited environment, and a walk of a server root.
+ *
+ * @module
+ */
+
+import { type RunResult, secshrnetArgs, startNetwork, type TestNetwork } from "./network.ts";
+
+/** The password of every test object. */
+export const PASSWORD = "correct horse battery staple";
+/** Environment giving {@linkcode PASSWORD}. */
+export const PW = { SECSHRNET_PASSWORD: PASSWORD };
+/** Environment giving a wrong password. */
+export const WRONG_PW = { SECSHRNET_PASSWORD: "not the password" };
+/** Cheap scrypt for every put. */
+export const FAST = ["--log-n", "10"];
+
+/** Starts `servers` servers, runs `test`, and always stops the network. */
+export async function withNetwork(
+  servers: number,
+  test: (network: TestNetwork) => Promise<void>,
+): Promise<void> {
+  const network = await startNetwork(servers);
+  try {
+    await test(network);
+  } finally {
+    await network.stop();
+  }
+}
+
+/** A fresh directory for a test's input and output files, inside the network's scratch dir. */
+export async function workDir(network: TestNetwork, name = "work"): Promise<string> {
+  const dir = `${network.dir}/${name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  return dir;
+}
+
+let inputs = 0;
+
+/** Writes `data` to a new file under the network's work dir; returns its path. */
+export async function inputFile(network: TestNetwork, data: Uint8Array): Promise<string> {
+  const path = `${await workDir(network)}/input-${++inputs}`;
+  await Deno.writeFile(path, data);
+  return path;
+}
+
+/** `secshrnet put TAG FILE --log-n 10 ...extra` with `data` in a file; password from env. */
+export async function putBytes(
+  network: TestNetwork,
+  tag: string,
+  data: Uint8Array,
+  extra: string[] = [],
+  env: Record<string, string> = PW,
+): Promise<RunResult> {
+  const file = await inputFile(network, data);
+  return await network.run(["put", tag, file, ...FAST, ...extra], { env });
+}
+
+/** `secshrnet get TAG -`: the exit code, stderr and the bytes written to stdout. */
+export async function getBytes(
+  network: TestNetwork,
+  tag: string,
+  env: Record<string, string> = PW,
+): Promise<RunResult> {
+  return await network.run(["get", tag, "-"], { env });
+}
+
+/** One entry of `ls --json`. */
+export interface LsEntry {
+  tag: string;
+  size: number;
+  created: number;
+  k: number;
+  n: number;
+  servers: string[];
+  recoverable: boolean;
+}
+
+/** One entry of `servers --json`. */
+export interface ServerEntry {
+  address: string;
+  id: string;
+  hostname: string;
+  os: string;
+  version: string;
+  objects: number;
+  bytes: number;
+  freeBytes?: number;
+  latencyMs: number;
+}
+
+/** Runs `args` and parses stdout as JSON; throws with stderr when the exit code is not 0. */
+export async function runJson<T>(network: TestNetwork, args: string[]): Promise<T> {
+  const result = await network.run(args);
+  if (result.code !== 0) {
+    throw new Error(`secshrnet ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
+  }
+  return JSON.parse(result.stdout) as T;
+}
+
+/** `ls --json`, parsed. */
+export async function lsJson(network: TestNetwork): Promise<LsEntry[]> {
+  return await runJson<LsEntry[]>(network, ["ls", "--json"]);
+}
+
+/** `servers --json`, parsed. */
+export async function serversJson(network: TestNetwork): Promise<ServerEntry[]> {
+  return await runJson<ServerEntry[]>(network, ["servers", "--json"]);
+}
+
+/** Waits until `condition()` holds, polling; throws `what` after `timeoutMs`. */
+export async function waitUntil(
+  condition: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!await condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    // ioredis destroys a socket that has not closed 2 s after disconnect().
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+  }
+}
+
+/** Waits (up to `timeoutMs`, longer than the harness's 20 s) until exactly `count` servers are subscribed. */
+export async function waitForServers(
+  network: TestNetwork,
+  count: number,
+  timeoutMs = 40_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await network.waitForServers(count);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+  }
+}
+
+/** The server ids in `text` (stderr of a client command), from the given list. */
+export function namedServers(text: string, ids: string[]): string[] {
+  return ids.filter((id) => text.includes(id));
+}
+
+/** Every path under `dir`, relative to it, directories and files, sorted. */
+export async function walk(dir: string): Promise<string[]> {
+  const paths: string[] = [];
+  const visit = async (relative: string) => {
+    for await (const entry of Deno.readDir(relative === "" ? dir : `${dir}/${relative}`)) {
+      const path = relative === "" ? entry.name : `${relative}/${entry.name}`;
+      paths.push(path);
+      if (entry.isDirectory) await visit(path);
+    }
+  };
+  await visit("");
+  return paths.sort();
+}
+
+/** Names of the entries of `dir`, sorted. */
+export async function entries(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  return names.sort();
+}
+
+/**
+ * Runs `secshrnet ARGS` in a new session (setsid: no controlling terminal, so
+ * no /dev/tty to prompt on), with stdin null and only the environment given
+ * plus PATH, HOME and SECSHRNET_REDIS_URL of the network: nothing inherited.
+ * Killed after `timeoutMs`; `elapsedMs` says how long it ran.
+ */
+export async function runIsolated(
+  network: TestNetwork,
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RunResult & { elapsedMs: number; timedOut: boolean }> {
+  const started = Date.now();
+  const child = new Deno.Command("setsid", {
+    args: ["-w", Deno.execPath(), ...secshrnetArgs(), ...args],
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...network.env, ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, options.timeoutMs ?? 30_000);
+  const output = await child.output();
+  clearTimeout(timer);
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return {
+    code: output.code,
+    stdout: decode(output.stdout),
+    stderr: decode(output.stderr),
+    stdoutBytes: output.stdout,
+    elapsedMs: Date.now() - started,
+    timedOut,
+  };
+}
+
+/** The committed object directories of a server root (tags/<h:2>/<h>/<commit>-<oid>). */
+export async function objectDirs(root: string): Promise<string[]> {
+  return (await walk(`${root}/tags`))
+    .filter((p) => /^[0-9a-f]{2}\/[0-9a-f]{64}\/\d{15}-[0-9a-f]{32}$/.test(p))
+    .map((p) => `${root}/tags/${p}`);
+}
+
+/**
+ * Closes in-process hosts or clients, then gives their sockets a moment to
+ * finish closing: `Host.close()` resolves before ioredis has seen its streams
+ * close, leaving a disconnect timer behind (network_setup_test.ts tests that
+ * on its own), which the ops sanitizer of `deno task test` would pin on
+ * whichever test used a host.
+ */
+export async function closeSettled(...closables: { close(): Promise<void> }[]): Promise<void> {
+  await Promise.all(closables.map((c) => c.close()));
+  // ioredis destroys a socket that has not closed 2 s after disconnect().
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+}
