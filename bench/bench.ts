@@ -117,7 +117,7 @@ async function runWorker(args: WorkerArgs): Promise<WorkerResult> {
     args: [
       "run",
       "--allow-all",
-      "--v8-flags=--expose-gc",
+      "--v8-flags=--expose-gc,--max-semi-space-size=2",
       "--quiet",
       `--config=${root}deno.json`,
       `${root}bench/worker.ts`,

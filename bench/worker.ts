@@ -7,6 +7,7 @@
  * @module
  */
 
+import { tuneAllocator } from "../core/memory.ts";
 import { open, seal } from "../mod.ts";
 import {
   BENCH_PASSWORD,
@@ -134,6 +135,7 @@ async function runOpen(args: WorkerArgs, baseRssKiB: number): Promise<WorkerResu
 }
 
 if (import.meta.main) {
+  tuneAllocator(); // as the secshrnet command does
   const baseRssKiB = procStatusKiB("VmRSS");
   const args = JSON.parse(Deno.args[0] ?? "{}") as WorkerArgs;
   const result = args.mode === "open"

@@ -15,6 +15,7 @@ import { get } from "./commands/get.ts";
 import { ls, servers } from "./commands/ls.ts";
 import { rm } from "./commands/rm.ts";
 import { PasswordError } from "./password.ts";
+import { tuneAllocator } from "../core/memory.ts";
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [serve, put, get, ls, servers, rm];
@@ -76,5 +77,6 @@ function report(error: unknown): void {
 }
 
 if (import.meta.main) {
+  tuneAllocator();
   Deno.exit(await main(Deno.args));
 }

@@ -184,7 +184,7 @@ export function serveProtocol(
       return;
     }
     if (session.receiver.accept(seq)) {
-      const chunk = data.slice();
+      const chunk = data; // a view of its own message buffer, which nothing reuses
       session.queue = session.queue.then(() => session.upload.write(chunk)).catch((error) => {
         session.failed = error instanceof StoreError
           ? error

@@ -92,7 +92,7 @@ export class IncomingShare {
   deliver(seq: number, data: Uint8Array): void {
     if (this.#ended) return;
     if (this.#receiver.accept(seq)) {
-      this.#queue.push(data.slice());
+      this.#queue.push(data); // a view of its own message buffer, which nothing reuses
       this.#notify();
     } else if (this.#taken() >= 0) {
       this.#host.send(this.server, "get-ack", { download: this.#id, seq: this.#taken() });
