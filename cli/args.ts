@@ -8,6 +8,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../core/errors.ts";
+import { closest } from "./suggest.ts";
 
 /** Option declarations in parseArgs form. */
 export type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -43,7 +44,14 @@ export function parse(args: string[], options: Options): Parsed {
     return { values: values as Parsed["values"], positionals };
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional.*$/s, "");
-    throw new UsageError(message.split("\n")[0]);
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+    if (unknown === undefined) throw new UsageError(message.split("\n")[0]);
+    const flags = Object.entries(options).flatMap(([name, option]) => [
+      `--${name}`,
+      ...(option.short ? [`-${option.short}`] : []),
+    ]);
+    const guess = closest(unknown, flags);
+    throw new UsageError(`unknown option ${unknown}${guess ? `; did you mean ${guess}?` : ""}`);
   }
 }
 

@@ -14,11 +14,21 @@ import { put } from "./commands/put.ts";
 import { get } from "./commands/get.ts";
 import { ls, servers } from "./commands/ls.ts";
 import { rm } from "./commands/rm.ts";
+import { completionsCommand } from "./commands/completions.ts";
 import { PasswordError } from "./password.ts";
 import { tuneAllocator } from "../core/memory.ts";
+import { closest } from "./suggest.ts";
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [serve, put, get, ls, servers, rm];
+export const COMMANDS: readonly Command[] = [
+  serve,
+  put,
+  get,
+  ls,
+  servers,
+  rm,
+  completionsCommand(() => COMMANDS),
+];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -52,7 +62,10 @@ export async function main(args: string[]): Promise<number> {
     return rest.length === 0 ? EXIT.ok : usage(`'${name}' takes no arguments`);
   }
   const command = COMMANDS.find((c) => c.name === name);
-  if (command === undefined) return usage(`unknown command '${name}'`);
+  if (command === undefined) {
+    const guess = closest(name, COMMANDS.map((c) => c.name));
+    return usage(`unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ""}`);
+  }
   try {
     return await command.run(rest);
   } catch (error) {

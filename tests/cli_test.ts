@@ -50,3 +50,46 @@ Deno.test("the bundled program runs from another directory with no source tree",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("every command has --help, exit 0, starting with its usage line", async () => {
+  for (const name of ["serve", "put", "get", "ls", "servers", "rm", "completions"]) {
+    const { code, stdout } = await run(["task", "-q", "secshrnet", name, "--help"]);
+    assertEquals(code, 0, name);
+    assert(stdout.startsWith(`Usage: secshrnet ${name}`), `${name}: ${stdout.slice(0, 60)}`);
+  }
+});
+
+Deno.test("a mistyped command or flag is refused with exit 2 and the closest valid one", async () => {
+  const command = await run(["task", "-q", "secshrnet", "gett", "x"]);
+  assertEquals(command.code, 2);
+  assert(command.stderr.includes("did you mean 'get'?"), command.stderr);
+  const flag = await run(["task", "-q", "secshrnet", "get", "x", "--forse"]);
+  assertEquals(flag.code, 2);
+  assert(flag.stderr.includes("unknown option --forse; did you mean --force?"), flag.stderr);
+  const far = await run(["task", "-q", "secshrnet", "frobnicate"]);
+  assert(!far.stderr.includes("did you mean"), far.stderr);
+});
+
+Deno.test("the bash completion script completes commands and flags", async () => {
+  const script = await run(["task", "-q", "secshrnet", "completions", "bash"]);
+  assertEquals(script.code, 0);
+  const complete = async (words: string[]) => {
+    const program = `${script.stdout}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); ` +
+      `COMP_CWORD=${words.length - 1}; _secshrnet; echo "\${COMPREPLY[@]}"`;
+    const output = await new Deno.Command("bash", { args: ["-c", program], stdout: "piped" })
+      .output();
+    return new TextDecoder().decode(output.stdout).trim();
+  };
+  assertEquals(await complete(["secshrnet", "ge"]), "get");
+  assertEquals(await complete(["secshrnet", "put", "--fo"]), "--force");
+  assertEquals(await complete(["secshrnet", "serve", "-"]).then((s) => s.split(" ").sort()), [
+    "--config",
+    "--help",
+    "--root",
+    "--verbose",
+    "-c",
+    "-h",
+    "-r",
+    "-v",
+  ]);
+});

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { Options } from "../args.ts";
+
 /** One `secshrnet` subcommand. */
 export interface Command {
   /** What the user types. */
@@ -12,6 +14,8 @@ export interface Command {
   readonly summary: string;
   /** Full help for `secshrnet CMD --help`. */
   readonly help: string;
+  /** Its flags, in node:util parseArgs form (also used for shell completion). */
+  readonly options: Options;
   /** Runs with the arguments after the command name; resolves to the exit code. */
   run(args: string[]): Promise<number>;
 }

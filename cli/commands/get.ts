@@ -39,13 +39,14 @@ Exit codes: 0 retrieved; 4 tag not found or fewer than k intact shares;
 Examples:
   secshrnet get /keys/wallet.dat ~/wallet.dat
   secshrnet get /backup/notes.tar - | tar x`,
+  options: {
+    ...CLIENT_OPTIONS,
+    ...PASSWORD_OPTIONS,
+    force: { type: "boolean" },
+    json: { type: "boolean" },
+  },
   async run(args) {
-    const parsed = parse(args, {
-      ...CLIENT_OPTIONS,
-      ...PASSWORD_OPTIONS,
-      force: { type: "boolean" },
-      json: { type: "boolean" },
-    });
+    const parsed = parse(args, this.options);
     if (parsed.values.help) {
       console.log(this.help);
       return EXIT.ok;

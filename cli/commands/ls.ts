@@ -25,8 +25,9 @@ Options:
       --json            print a JSON array
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help`,
+  options: { ...CLIENT_OPTIONS, json: { type: "boolean" } },
   async run(args) {
-    const parsed = parse(args, { ...CLIENT_OPTIONS, json: { type: "boolean" } });
+    const parsed = parse(args, this.options);
     if (parsed.values.help) {
       console.log(this.help);
       return EXIT.ok;
@@ -68,8 +69,9 @@ Options:
       --json            print a JSON array
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help`,
+  options: { ...CLIENT_OPTIONS, json: { type: "boolean" } },
   async run(args) {
-    const parsed = parse(args, { ...CLIENT_OPTIONS, json: { type: "boolean" } });
+    const parsed = parse(args, this.options);
     if (parsed.values.help) {
       console.log(this.help);
       return EXIT.ok;

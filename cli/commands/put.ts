@@ -43,16 +43,17 @@ Exit codes: 0 stored on every server; 3 stored on at least k but not all
 Examples:
   secshrnet put /keys/wallet.dat ~/wallet.dat
   tar c ~/notes | secshrnet put /backup/notes.tar - -k 2`,
+  options: {
+    ...CLIENT_OPTIONS,
+    ...PASSWORD_OPTIONS,
+    k: { type: "string", short: "k" },
+    n: { type: "string", short: "n" },
+    force: { type: "boolean" },
+    json: { type: "boolean" },
+    "log-n": { type: "string" },
+  },
   async run(args) {
-    const parsed = parse(args, {
-      ...CLIENT_OPTIONS,
-      ...PASSWORD_OPTIONS,
-      k: { type: "string", short: "k" },
-      n: { type: "string", short: "n" },
-      force: { type: "boolean" },
-      json: { type: "boolean" },
-      "log-n": { type: "string" },
-    });
+    const parsed = parse(args, this.options);
     if (parsed.values.help) {
       console.log(this.help);
       return EXIT.ok;

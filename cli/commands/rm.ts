@@ -30,12 +30,13 @@ Options:
 
 Exit codes: 0 removed everywhere it was; 4 not found; 5 wrong password;
 1 some servers could not remove it (named).`,
+  options: {
+    ...CLIENT_OPTIONS,
+    ...PASSWORD_OPTIONS,
+    json: { type: "boolean" },
+  },
   async run(args) {
-    const parsed = parse(args, {
-      ...CLIENT_OPTIONS,
-      ...PASSWORD_OPTIONS,
-      json: { type: "boolean" },
-    });
+    const parsed = parse(args, this.options);
     if (parsed.values.help) {
       console.log(this.help);
       return EXIT.ok;

@@ -31,13 +31,14 @@ Environment: SECSHRNET_REDIS_URL overrides the Redis URL of the config.
 
 Example:
   secshrnet serve -r /srv/secshrnet`,
+  options: {
+    root: { type: "string", short: "r" },
+    config: { type: "string", short: "c" },
+    verbose: { type: "boolean", short: "v" },
+    help: { type: "boolean", short: "h" },
+  },
   async run(args) {
-    const parsed = parse(args, {
-      root: { type: "string", short: "r" },
-      config: { type: "string", short: "c" },
-      verbose: { type: "boolean", short: "v" },
-      help: { type: "boolean", short: "h" },
-    });
+    const parsed = parse(args, this.options);
     if (parsed.values.help) {
       console.log(this.help);
       return EXIT.ok;
