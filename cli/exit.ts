@@ -28,8 +28,32 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
+/** The user pressed Ctrl-C; what was started has been released. */
+export class InterruptedError extends Error {
+  constructor() {
+    super("interrupted");
+    this.name = "InterruptedError";
+  }
+}
+
+/**
+ * Runs `task` with a signal that aborts (with an InterruptedError) on
+ * Ctrl-C, instead of the process dying with work half done.
+ */
+export async function interruptible<T>(task: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const interrupt = () => controller.abort(new InterruptedError());
+  Deno.addSignalListener("SIGINT", interrupt);
+  try {
+    return await task(controller.signal);
+  } finally {
+    Deno.removeSignalListener("SIGINT", interrupt);
+  }
+}
+
 /** The exit code for `error`. */
 export function exitCodeFor(error: unknown): number {
+  if (error instanceof InterruptedError) return EXIT.interrupted;
   if (error instanceof PasswordError) return error.cancelled ? EXIT.interrupted : EXIT.usage;
   if (!(error instanceof SecshrnetError)) return EXIT.failure;
   switch (error.code) {

@@ -11,12 +11,14 @@ export interface Writer {
   write(bytes: Uint8Array): Promise<number>;
 }
 
-/** Writes every chunk of `stream` to `writer`, fully. */
+/** Writes every chunk of `stream` to `writer`, fully; stops with the signal's reason when aborted. */
 export async function writeStream(
   stream: ReadableStream<Uint8Array>,
   writer: Writer,
+  signal?: AbortSignal,
 ): Promise<void> {
   for await (const chunk of stream) {
+    signal?.throwIfAborted();
     for (let offset = 0; offset < chunk.length;) {
       offset += await writer.write(chunk.subarray(offset));
     }

@@ -7,7 +7,7 @@
 
 import { FORMAT_VERSION, SecshrnetError, VERSION } from "../mod.ts";
 import { PROTOCOL_VERSION } from "../core/net/envelope.ts";
-import { EXIT, exitCodeFor } from "./exit.ts";
+import { EXIT, exitCodeFor, InterruptedError } from "./exit.ts";
 import type { Command } from "./commands/command.ts";
 import { serve } from "./commands/serve.ts";
 import { put } from "./commands/put.ts";
@@ -15,6 +15,7 @@ import { get } from "./commands/get.ts";
 import { ls, servers } from "./commands/ls.ts";
 import { rm } from "./commands/rm.ts";
 import { completionsCommand } from "./commands/completions.ts";
+import { shellCommand } from "./commands/shell.ts";
 import { PasswordError } from "./password.ts";
 import { tuneAllocator } from "../core/memory.ts";
 import { closest } from "./suggest.ts";
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   ls,
   servers,
   rm,
+  shellCommand(() => COMMANDS),
   completionsCommand(() => COMMANDS),
 ];
 
@@ -81,7 +83,10 @@ function usage(message: string): number {
 
 /** Prints `error` as one line on stderr. */
 function report(error: unknown): void {
-  if (error instanceof SecshrnetError || error instanceof PasswordError) {
+  if (
+    error instanceof SecshrnetError || error instanceof PasswordError ||
+    error instanceof InterruptedError
+  ) {
     console.error(`secshrnet: ${error.message}`);
   } else {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -93,3 +93,10 @@ Deno.test("the bash completion script completes commands and flags", async () =>
     "-v",
   ]);
 });
+
+Deno.test("the flags a shell uses to start commands are those of deno task secshrnet", async () => {
+  const { RUN_FLAGS } = await import("../cli/self.ts");
+  const tasks = JSON.parse(await Deno.readTextFile(`${root}deno.json`)).tasks;
+  assertEquals(tasks.secshrnet, `deno run ${RUN_FLAGS.join(" ")} cli/main.ts`);
+  assertEquals(tasks.compile, `deno compile ${RUN_FLAGS.join(" ")} --output secshrnet cli/main.ts`);
+});

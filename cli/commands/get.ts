@@ -8,7 +8,7 @@ import { get as getObject } from "../../core/client/get.ts";
 import { ExistsError, UsageError } from "../../core/errors.ts";
 import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
 import { configFrom, maxLogN, password, withClient } from "../context.ts";
-import { EXIT } from "../exit.ts";
+import { EXIT, interruptible } from "../exit.ts";
 import { formatSize, printJson, serverName } from "../format.ts";
 import { writeStream } from "../io.ts";
 import type { Command } from "./command.ts";
@@ -63,9 +63,10 @@ Examples:
         password: await password(parsed, tag, false),
         maxLogN: maxLogN(parsed),
       });
-      if (file === "-") {
-        await writeStream(retrieval.plaintext, Deno.stdout);
-      } else await writeAtomically(retrieval.plaintext, file, force);
+      await interruptible(async (signal) => {
+        if (file === "-") await writeStream(retrieval.plaintext, Deno.stdout, signal);
+        else await writeAtomically(retrieval.plaintext, file, force, signal);
+      });
       const rejected = retrieval.rejected();
       for (const r of rejected) {
         console.error(`secshrnet: warning: did not use ${serverName(r.server)}: ${r.reason}`);
@@ -117,6 +118,7 @@ async function writeAtomically(
   plaintext: ReadableStream<Uint8Array>,
   path: string,
   force: boolean,
+  signal: AbortSignal,
 ): Promise<void> {
   const slash = path.lastIndexOf("/");
   const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
@@ -130,7 +132,7 @@ async function writeAtomically(
     );
   }
   try {
-    await writeStream(plaintext, file);
+    await writeStream(plaintext, file, signal);
     await file.sync();
     file.close();
     if (force) await Deno.rename(temp, path);

@@ -8,7 +8,7 @@ import { put as putObject } from "../../core/client/put.ts";
 import { UsageError } from "../../core/errors.ts";
 import { CLIENT_OPTIONS, intFlag, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
 import { configFrom, maxLogN, password, withClient } from "../context.ts";
-import { EXIT } from "../exit.ts";
+import { EXIT, interruptible } from "../exit.ts";
 import { formatSize, printJson, serverName } from "../format.ts";
 import type { Command } from "./command.ts";
 
@@ -64,17 +64,23 @@ Examples:
     const config = await configFrom(parsed);
     const logN = intFlag(parsed.values["log-n"], "log-n", 10, 30) ?? config.kdf.logN;
     const input = file === "-" ? Deno.stdin.readable : await openInput(file);
-    const result = await withClient(config, async (client) =>
-      putObject(client, input, {
-        tag,
-        password: await password(parsed, tag, true),
-        k,
-        n,
-        force: parsed.values.force === true,
-        logN,
-        maxLogN: maxLogN(parsed),
-        allowSingleShare: k === 1,
-      }));
+    // Ctrl-C fails the input stream: the put then aborts every upload it began.
+    const result = await interruptible((signal) =>
+      withClient(
+        config,
+        async (client) =>
+          putObject(client, input.pipeThrough(new TransformStream(), { signal }), {
+            tag,
+            password: await password(parsed, tag, true),
+            k,
+            n,
+            force: parsed.values.force === true,
+            logN,
+            maxLogN: maxLogN(parsed),
+            allowSingleShare: k === 1,
+          }),
+      )
+    );
     const stored = result.servers.filter((s) => s.stored);
     if (parsed.values.json) printJson(result);
     else {
