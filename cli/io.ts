@@ -24,3 +24,20 @@ export async function writeStream(
     }
   }
 }
+
+/** `stream` unchanged, calling `onBytes` with the running total as chunks pass. */
+export function counting(
+  stream: ReadableStream<Uint8Array>,
+  onBytes: (total: number) => void,
+): ReadableStream<Uint8Array> {
+  let total = 0;
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        total += chunk.length;
+        onBytes(total);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+}

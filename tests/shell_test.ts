@@ -120,6 +120,10 @@ Deno.test("the shell: completion, help, hidden password, Ctrl-C during a put, Ct
       assertEquals(uploads, [], `${server.root} keeps a partial upload`);
     }
 
+    // The prompt follows the servers that come and go.
+    await network.servers[0].stop();
+    await terminal.waitFor(/secshrnet \(2 online\)>\s*$/m);
+
     // The password never reached the screen, and Ctrl-D leaves with 0.
     await terminal.key("C-d");
     const end = await terminal.waitFor(/EXIT=\d+/);

@@ -10,7 +10,8 @@ import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS, positionals } from "../args.ts
 import { configFrom, maxLogN, password, withClient } from "../context.ts";
 import { EXIT, interruptible } from "../exit.ts";
 import { formatSize, printJson, serverName } from "../format.ts";
-import { writeStream } from "../io.ts";
+import { counting, writeStream } from "../io.ts";
+import { Progress } from "../progress.ts";
 import type { Command } from "./command.ts";
 
 /** The `get` command. */
@@ -30,6 +31,7 @@ Options:
       --password-fd N   read the password from file descriptor N
       --max-log-n N     highest scrypt work factor accepted (default 22)
       --json            print the result as JSON (not with -)
+  -q, --quiet           no progress on stderr
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help
 
@@ -44,6 +46,7 @@ Examples:
     ...PASSWORD_OPTIONS,
     force: { type: "boolean" },
     json: { type: "boolean" },
+    quiet: { type: "boolean", short: "q" },
   },
   async run(args) {
     const parsed = parse(args, this.options);
@@ -58,15 +61,19 @@ Examples:
     }
     const config = await configFrom(parsed);
     return await withClient(config, async (client) => {
+      const progress = new Progress(`get ${tag}`, parsed.values.quiet === true);
       const retrieval = await getObject(client, {
         tag,
         password: await password(parsed, tag, false),
         maxLogN: maxLogN(parsed),
+        onKdfProgress: progress.kdf,
       });
+      const size = retrieval.header.size;
+      const plaintext = counting(retrieval.plaintext, (bytes) => progress.bytes(bytes, size));
       await interruptible(async (signal) => {
-        if (file === "-") await writeStream(retrieval.plaintext, Deno.stdout, signal);
-        else await writeAtomically(retrieval.plaintext, file, force, signal);
-      });
+        if (file === "-") await writeStream(plaintext, Deno.stdout, signal);
+        else await writeAtomically(plaintext, file, force, signal);
+      }).finally(() => progress.done());
       const rejected = retrieval.rejected();
       for (const r of rejected) {
         console.error(`secshrnet: warning: did not use ${serverName(r.server)}: ${r.reason}`);

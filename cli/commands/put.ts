@@ -10,6 +10,8 @@ import { CLIENT_OPTIONS, intFlag, parse, PASSWORD_OPTIONS, positionals } from ".
 import { configFrom, maxLogN, password, withClient } from "../context.ts";
 import { EXIT, interruptible } from "../exit.ts";
 import { formatSize, printJson, serverName } from "../format.ts";
+import { counting } from "../io.ts";
+import { Progress } from "../progress.ts";
 import type { Command } from "./command.ts";
 
 /** The `put` command. */
@@ -30,6 +32,7 @@ Options:
       --password-fd N   read the password from file descriptor N
       --max-log-n N     highest work factor accepted for the object replaced (default 22)
       --json            print the result as JSON
+  -q, --quiet           no progress on stderr
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help
 
@@ -50,6 +53,7 @@ Examples:
     n: { type: "string", short: "n" },
     force: { type: "boolean" },
     json: { type: "boolean" },
+    quiet: { type: "boolean", short: "q" },
     "log-n": { type: "string" },
   },
   async run(args) {
@@ -63,7 +67,11 @@ Examples:
     const n = intFlag(parsed.values.n, "n", 1, 255);
     const config = await configFrom(parsed);
     const logN = intFlag(parsed.values["log-n"], "log-n", 10, 30) ?? config.kdf.logN;
-    const input = file === "-" ? Deno.stdin.readable : await openInput(file);
+    const { stream, size } = file === "-"
+      ? { stream: Deno.stdin.readable, size: undefined }
+      : await openInput(file);
+    const progress = new Progress(`put ${tag}`, parsed.values.quiet === true);
+    const input = counting(stream, (bytes) => progress.bytes(bytes, size));
     // Ctrl-C fails the input stream: the put then aborts every upload it began.
     const result = await interruptible((signal) =>
       withClient(
@@ -78,9 +86,11 @@ Examples:
             logN,
             maxLogN: maxLogN(parsed),
             allowSingleShare: k === 1,
+            onKdfProgress: progress.kdf,
           }),
       )
     );
+    progress.done();
     const stored = result.servers.filter((s) => s.stored);
     if (parsed.values.json) printJson(result);
     else {
@@ -100,13 +110,15 @@ Examples:
   },
 };
 
-async function openInput(path: string): Promise<ReadableStream<Uint8Array>> {
+async function openInput(
+  path: string,
+): Promise<{ stream: ReadableStream<Uint8Array>; size: number }> {
   try {
     const info = await Deno.stat(path);
     if (info.isDirectory) {
       throw new UsageError(`${path} is a directory; store a file or use - for stdin`);
     }
-    return (await Deno.open(path, { read: true })).readable;
+    return { stream: (await Deno.open(path, { read: true })).readable, size: info.size };
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(

@@ -42,8 +42,6 @@ export interface PutOptions {
   allowSingleShare?: boolean;
   /** scrypt progress, 0..1. */
   onKdfProgress?: (fraction: number) => void;
-  /** Plaintext bytes sealed so far. */
-  onProgress?: (bytes: number) => void;
 }
 
 /** How one server fared. */
@@ -174,7 +172,6 @@ export async function put(
     throw failure(outcomes, k, "accepted the upload");
   }
 
-  let progressed = 0;
   const pumps = chosen.map(async (server, i) => {
     const id = uploads[i];
     if (id === undefined) return 0;
@@ -185,7 +182,6 @@ export async function put(
         const { value, done } = await reader.read();
         if (done) break;
         await sender.push(value);
-        if (i === 0) options.onProgress?.(progressed += value.length);
       }
       await sender.drain();
       return sender.sent;
