@@ -64,7 +64,7 @@ Examples:
       const progress = new Progress(`get ${tag}`, parsed.values.quiet === true);
       const retrieval = await getObject(client, {
         tag,
-        password: await password(parsed, tag, false),
+        password: () => password(parsed, tag, false),
         maxLogN: maxLogN(parsed),
         onKdfProgress: progress.kdf,
       });

@@ -24,7 +24,11 @@ can be retrieved now). Needs no password.
 Options:
       --json            print a JSON array
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
-  -h, --help            show this help`,
+  -h, --help            show this help
+
+Examples:
+  secshrnet ls
+  secshrnet ls --json | jq -r '.[] | select(.recoverable | not) | .tag'   # tags at risk`,
   options: { ...CLIENT_OPTIONS, json: { type: "boolean" } },
   async run(args) {
     const parsed = parse(args, this.options);
@@ -68,7 +72,11 @@ objects and bytes stored, free disk, and round-trip time.
 Options:
       --json            print a JSON array
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
-  -h, --help            show this help`,
+  -h, --help            show this help
+
+Examples:
+  secshrnet servers
+  secshrnet servers --json | jq length        # how many are online`,
   options: { ...CLIENT_OPTIONS, json: { type: "boolean" } },
   async run(args) {
     const parsed = parse(args, this.options);

@@ -79,7 +79,7 @@ Examples:
         async (client) =>
           putObject(client, input.pipeThrough(new TransformStream(), { signal }), {
             tag,
-            password: await password(parsed, tag, true),
+            password: () => password(parsed, tag, true),
             k,
             n,
             force: parsed.values.force === true,

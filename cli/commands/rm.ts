@@ -29,7 +29,11 @@ Options:
   -h, --help            show this help
 
 Exit codes: 0 removed everywhere it was; 4 not found; 5 wrong password;
-1 some servers could not remove it (named).`,
+1 some servers could not remove it (named).
+
+Examples:
+  secshrnet rm /keys/old-wallet.dat
+  secshrnet rm /backup/2025.tar --password-file ~/.secshrnet-pass`,
   options: {
     ...CLIENT_OPTIONS,
     ...PASSWORD_OPTIONS,
@@ -47,7 +51,7 @@ Exit codes: 0 removed everywhere it was; 4 not found; 5 wrong password;
       async (client) =>
         removeTag(client, {
           tag,
-          password: await password(parsed, tag, false),
+          password: () => password(parsed, tag, false),
           maxLogN: maxLogN(parsed),
         }),
     );

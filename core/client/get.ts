@@ -23,7 +23,7 @@ import { unlock } from "../unlock.ts";
 import { accessKeys } from "../access.ts";
 import { viewTag } from "./heads.ts";
 import { encodeTag } from "../tag.ts";
-import type { Client } from "./session.ts";
+import { type Client, type PasswordInput, resolvePassword } from "./session.ts";
 
 /** Bytes all of one client's downloads may have in flight together. */
 export const DOWNLOAD_BUDGET = 6 * 2 ** 20;
@@ -31,7 +31,7 @@ export const DOWNLOAD_BUDGET = 6 * 2 ** 20;
 /** What `get` needs. */
 export interface GetOptions {
   tag: string;
-  password: string;
+  password: PasswordInput;
   /** Highest scrypt work factor accepted. */
   maxLogN?: number;
   /** scrypt progress, 0..1. */
@@ -79,7 +79,7 @@ export async function get(client: Client, options: GetOptions): Promise<Retrieva
   }
   const unlocked = await unlock(object.headerBytes, {
     tag: options.tag,
-    password: options.password,
+    password: await resolvePassword(options.password),
     maxLogN: options.maxLogN,
     onKdfProgress: options.onKdfProgress,
   });

@@ -21,13 +21,13 @@ import { unlock } from "../unlock.ts";
 import { type AccessKeys, accessKeys } from "../access.ts";
 import { encodeTag } from "../tag.ts";
 import { viewTag } from "./heads.ts";
-import type { Client } from "./session.ts";
+import { type Client, type PasswordInput, resolvePassword } from "./session.ts";
 import { stringField } from "../net/fields.ts";
 
 /** What `put` needs. */
 export interface PutOptions {
   tag: string;
-  password: string;
+  password: PasswordInput;
   /** Shares needed; default ⌊n/2⌋ + 1. */
   k?: number;
   /** Shares made; default every online server. */
@@ -106,13 +106,14 @@ export async function put(
       } exists on ${holders.length} servers; use --force (with its password) to replace it`,
     );
   }
+  const password = await resolvePassword(options.password);
   // The access key of the object each chosen server holds as newest proves we may replace it.
   const replaceKeys = new Map<Address, { keys: AccessKeys; objectId: Uint8Array }>();
   const masterKeys = new Map<string, Promise<Uint8Array>>();
   for (const object of view.objects.filter((o) => o.newestOn.length > 0)) {
     const unlocked = await unlock(object.headerBytes, {
       tag: options.tag,
-      password: options.password,
+      password,
       maxLogN: options.maxLogN,
       masterKeys,
     });
@@ -124,7 +125,7 @@ export async function put(
 
   const sealed = await seal(input, {
     tag: options.tag,
-    password: options.password,
+    password,
     k,
     n,
     logN: options.logN,

@@ -12,12 +12,12 @@ import { unlock } from "../unlock.ts";
 import { accessKeys } from "../access.ts";
 import { viewTag } from "./heads.ts";
 import { encodeTag } from "../tag.ts";
-import type { Client } from "./session.ts";
+import { type Client, type PasswordInput, resolvePassword } from "./session.ts";
 
 /** Options of {@linkcode removeTag}. */
 export interface RemoveOptions {
   tag: string;
-  password: string;
+  password: PasswordInput;
   maxLogN?: number;
   onKdfProgress?: (fraction: number) => void;
 }
@@ -40,12 +40,13 @@ export async function removeTag(client: Client, options: RemoveOptions): Promise
       `tag ${JSON.stringify(options.tag)} not found on any of ${online.length} servers`,
     );
   }
+  const password = await resolvePassword(options.password);
   const removed: Address[] = [];
   const failed = [...view.failed];
   let forbidden = 0;
   const masterKeys = new Map<string, Promise<Uint8Array>>();
   for (const object of objects) {
-    const unlocked = await unlock(object.headerBytes, { ...options, masterKeys });
+    const unlocked = await unlock(object.headerBytes, { ...options, password, masterKeys });
     const keys = await accessKeys(unlocked.keys.retrievalToken);
     const { objectId } = object.header;
     await Promise.all(object.newestOn.map(async (server) => {

@@ -15,6 +15,18 @@ import { IncomingShare } from "./incoming.ts";
 import { randomBytes, toHex } from "../bytes.ts";
 import { type AccessKeys, type AccessOp, NONCE_LENGTH, proveAccess } from "../access.ts";
 
+/**
+ * A password, or a function that asks for it. Operations ask only once they
+ * know they will need it (the tag exists, enough servers hold it), so a user
+ * is not made to type a password for an operation bound to fail.
+ */
+export type PasswordInput = string | (() => Promise<string>);
+
+/** The password `input` gives. */
+export async function resolvePassword(input: PasswordInput): Promise<string> {
+  return typeof input === "string" ? input : await input();
+}
+
 /** Timeouts of client operations. */
 export interface ClientTimeouts {
   /** Per request attempt; default 3 s, three attempts. */
