@@ -76,7 +76,7 @@ Examples:
     const result = await interruptible((signal) =>
       withClient(
         config,
-        async (client) =>
+        (client) =>
           putObject(client, input.pipeThrough(new TransformStream(), { signal }), {
             tag,
             password: () => password(parsed, tag, true),

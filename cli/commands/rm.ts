@@ -48,7 +48,7 @@ Examples:
     const [tag] = positionals(parsed, 1, 1, "secshrnet rm TAG");
     const result = await withClient(
       await configFrom(parsed),
-      async (client) =>
+      (client) =>
         removeTag(client, {
           tag,
           password: () => password(parsed, tag, false),
