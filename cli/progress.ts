@@ -42,6 +42,12 @@ export class Progress {
     this.#draw(text);
   };
 
+  /** Reports servers that confirmed storage (always drawn: it is the last step). */
+  stored = (stored: number, total: number): void => {
+    this.#lastDraw = 0;
+    this.#draw(`${this.#label}: stored on ${stored} of ${total} servers`);
+  };
+
   /** Clears the line (before the result is printed). */
   done(): void {
     if (this.#drawn) this.#write("\r\x1b[2K");

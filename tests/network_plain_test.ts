@@ -37,3 +37,45 @@ Deno.test("no ANSI escapes on stdout or stderr when they are not terminals", asy
     await network.stop();
   }
 });
+
+Deno.test("Ctrl-C (SIGINT) stops a one-shot put with exit 130 and releases its uploads", async () => {
+  const network = await startNetwork(3);
+  try {
+    const big = `${network.dir}/big.bin`;
+    const file = await Deno.open(big, { write: true, create: true });
+    const block = new Uint8Array(2 ** 20);
+    for (let i = 0; i < 400; i++) await file.write(block);
+    file.close();
+    const { secshrnetArgs } = await import("./harness/network.ts");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [...secshrnetArgs(), "put", "/interrupted", big, "--log-n", "10"],
+      env: { ...network.env, ...ENV },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Interrupt once uploads have begun on every server.
+    const deadline = Date.now() + 20_000;
+    const uploading = () =>
+      network.servers.every((s) => [...Deno.readDirSync(`${s.root}/uploads`)].length > 0);
+    while (!uploading() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert(uploading(), "the put never started uploading");
+    child.kill("SIGINT");
+    const { code, stderr } = await child.output();
+    assertEquals(code, 130);
+    assertEquals(new TextDecoder().decode(stderr).trim(), "secshrnet: interrupted");
+    // put-abort reached every server: no partial upload is left behind.
+    const clean = Date.now() + 10_000;
+    const leftovers = () =>
+      network.servers.flatMap((s) => [...Deno.readDirSync(`${s.root}/uploads`)]);
+    while (leftovers().length > 0 && Date.now() < clean) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assertEquals(leftovers(), []);
+    const listing = await network.run(["ls", "--json"]);
+    assertEquals(JSON.parse(listing.stdout), []);
+  } finally {
+    await network.stop();
+  }
+});

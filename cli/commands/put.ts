@@ -87,6 +87,7 @@ Examples:
             maxLogN: maxLogN(parsed),
             allowSingleShare: k === 1,
             onKdfProgress: progress.kdf,
+            onStored: progress.stored,
           }),
       )
     );

@@ -9,6 +9,7 @@ import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS, positionals } from "../args.ts
 import { configFrom, maxLogN, password, withClient } from "../context.ts";
 import { EXIT } from "../exit.ts";
 import { printJson, serverName } from "../format.ts";
+import { Progress } from "../progress.ts";
 import type { Command } from "./command.ts";
 
 /** The `rm` command. */
@@ -46,6 +47,7 @@ Examples:
       return EXIT.ok;
     }
     const [tag] = positionals(parsed, 1, 1, "secshrnet rm TAG");
+    const progress = new Progress(`rm ${tag}`, false);
     const result = await withClient(
       await configFrom(parsed),
       (client) =>
@@ -53,8 +55,10 @@ Examples:
           tag,
           password: () => password(parsed, tag, false),
           maxLogN: maxLogN(parsed),
+          onKdfProgress: progress.kdf,
         }),
     );
+    progress.done();
     if (parsed.values.json) printJson(result);
     else console.log(`removed ${JSON.stringify(tag)} from ${result.removed.length} servers`);
     for (const { server, error } of result.failed) {

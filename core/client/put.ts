@@ -42,6 +42,8 @@ export interface PutOptions {
   allowSingleShare?: boolean;
   /** scrypt progress, 0..1. */
   onKdfProgress?: (fraction: number) => void;
+  /** Called as servers confirm durable storage: how many so far, of n. */
+  onStored?: (stored: number, n: number) => void;
 }
 
 /** How one server fared. */
@@ -215,6 +217,7 @@ export async function put(
         manifest: result.manifest,
       });
       outcomes[i].stored = true;
+      options.onStored?.(outcomes.filter((o) => o.stored).length, n);
     } catch (error) {
       outcomes[i].error = describe(error);
     }
