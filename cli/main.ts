@@ -68,6 +68,10 @@ export async function main(args: string[]): Promise<number> {
     const guess = closest(name, COMMANDS.map((c) => c.name));
     return usage(`unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ""}`);
   }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(command.help);
+    return EXIT.ok;
+  }
   try {
     return await command.run(rest);
   } catch (error) {

@@ -113,10 +113,6 @@ Examples:
     options: { help: { type: "boolean", short: "h" } },
     run(args) {
       const parsed = parse(args, this.options);
-      if (parsed.values.help) {
-        console.log(this.help);
-        return Promise.resolve(EXIT.ok);
-      }
       const [shell] = positionals(parsed, 1, 1, "secshrnet completions bash|zsh|fish");
       const scripts: Record<string, (c: readonly Command[]) => string> = { bash, zsh, fish };
       const script = scripts[shell];

@@ -50,10 +50,6 @@ Examples:
   },
   async run(args) {
     const parsed = parse(args, this.options);
-    if (parsed.values.help) {
-      console.log(this.help);
-      return EXIT.ok;
-    }
     const [tag, file = defaultFile(tag)] = positionals(parsed, 1, 2, "secshrnet get TAG [FILE|-]");
     const force = parsed.values.force === true;
     if (file !== "-" && !force && await exists(file)) {

@@ -32,10 +32,6 @@ Examples:
   options: { ...CLIENT_OPTIONS, json: { type: "boolean" } },
   async run(args) {
     const parsed = parse(args, this.options);
-    if (parsed.values.help) {
-      console.log(this.help);
-      return EXIT.ok;
-    }
     positionals(parsed, 0, 0, "secshrnet ls [--json]");
     const listing = await withClient(await configFrom(parsed), (client) => listTags(client));
     for (const { server, error } of listing.failed) {
@@ -80,10 +76,6 @@ Examples:
   options: { ...CLIENT_OPTIONS, json: { type: "boolean" } },
   async run(args) {
     const parsed = parse(args, this.options);
-    if (parsed.values.help) {
-      console.log(this.help);
-      return EXIT.ok;
-    }
     positionals(parsed, 0, 0, "secshrnet servers [--json]");
     const info = await withClient(await configFrom(parsed), (client) => serverInfo(client));
     for (const { server, error } of info.failed) {

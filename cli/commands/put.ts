@@ -58,10 +58,6 @@ Examples:
   },
   async run(args) {
     const parsed = parse(args, this.options);
-    if (parsed.values.help) {
-      console.log(this.help);
-      return EXIT.ok;
-    }
     const [tag, file] = positionals(parsed, 2, 2, "secshrnet put TAG FILE|-");
     const k = intFlag(parsed.values.k, "k", 1, 255);
     const n = intFlag(parsed.values.n, "n", 1, 255);

@@ -42,10 +42,6 @@ Examples:
   },
   async run(args) {
     const parsed = parse(args, this.options);
-    if (parsed.values.help) {
-      console.log(this.help);
-      return EXIT.ok;
-    }
     const [tag] = positionals(parsed, 1, 1, "secshrnet rm TAG");
     const progress = new Progress(`rm ${tag}`, false);
     const result = await withClient(

@@ -39,10 +39,6 @@ Example:
   },
   async run(args) {
     const parsed = parse(args, this.options);
-    if (parsed.values.help) {
-      console.log(this.help);
-      return EXIT.ok;
-    }
     positionals(parsed, 0, 0, "secshrnet serve [-c CONFIG] [-r ROOT]");
     const root = typeof parsed.values.root === "string" ? parsed.values.root : defaultRoot();
     const path = parsed.values.config;

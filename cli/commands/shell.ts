@@ -70,10 +70,6 @@ Example:
     options: { ...CLIENT_OPTIONS },
     async run(args) {
       const parsed = parse(args, this.options);
-      if (parsed.values.help) {
-        console.log(this.help);
-        return EXIT.ok;
-      }
       positionals(parsed, 0, 0, "secshrnet shell [-c CONFIG]");
       const config = await configFrom(parsed);
       const client = await connect(config);
