@@ -128,8 +128,7 @@ export function serveProtocol(
     const entries: { header: Uint8Array; index: number }[] = [];
     let last = "";
     let more = false;
-    for await (const { hash, objects } of store.tags()) {
-      if (hash <= after) continue;
+    for await (const { hash, objects } of store.tags(after)) {
       if (entries.length === LIST_PAGE) {
         more = true;
         break;

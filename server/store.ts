@@ -202,14 +202,19 @@ export class Store {
     this.#bytes -= object.shareBytes;
   }
 
-  /** Every tag (in order of its hash) with its objects, newest first; for listing. */
-  async *tags(): AsyncGenerator<{ hash: string; tag: string; objects: StoredObject[] }> {
-    yield* this.#tagDirs();
+  /** Every tag (in order of its hash) after the hash `after`, with its objects, newest first; for listing. */
+  async *tags(after = ""): AsyncGenerator<{ hash: string; tag: string; objects: StoredObject[] }> {
+    yield* this.#tagDirs(after);
   }
 
-  async *#tagDirs(): AsyncGenerator<{ hash: string; tag: string; objects: StoredObject[] }> {
+  /** Tag directories in hash order, skipping (without reading) those up to `after`. */
+  async *#tagDirs(
+    after = "",
+  ): AsyncGenerator<{ hash: string; tag: string; objects: StoredObject[] }> {
     for (const prefix of await sortedNames(this.paths.tags)) {
+      if (prefix < after.slice(0, 2)) continue;
       for (const hash of await sortedNames(`${this.paths.tags}/${prefix}`)) {
+        if (hash <= after) continue;
         const dir = `${this.paths.tags}/${prefix}/${hash}`;
         const objects = await readObjects(dir);
         if (objects.length > 0) yield { hash, tag: objects[0].info.tag, objects };
