@@ -100,3 +100,27 @@ Deno.test("the flags a shell uses to start commands are those of deno task secsh
   assertEquals(tasks.secshrnet, `deno run ${RUN_FLAGS.join(" ")} cli/main.ts`);
   assertEquals(tasks.compile, `deno compile ${RUN_FLAGS.join(" ")} --output secshrnet cli/main.ts`);
 });
+
+Deno.test("the zsh script parses and the fish script completes commands and flags", async () => {
+  const script = async (shell: string) =>
+    (await run(["task", "-q", "secshrnet", "completions", shell])).stdout;
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.zsh`, await script("zsh"));
+    const zsh = await new Deno.Command("zsh", { args: ["-n", `${dir}/c.zsh`], stderr: "piped" })
+      .output();
+    assertEquals(zsh.code, 0, new TextDecoder().decode(zsh.stderr));
+    await Deno.writeTextFile(`${dir}/c.fish`, await script("fish"));
+    const fish = async (line: string) => {
+      const output = await new Deno.Command("fish", {
+        args: ["--no-config", "-c", `source ${dir}/c.fish; complete -C '${line}'`],
+        stdout: "piped",
+      }).output();
+      return new TextDecoder().decode(output.stdout).trim();
+    };
+    assertEquals(await fish("secshrnet ge"), "get\tretrieve the file stored under a tag");
+    assertEquals(await fish("secshrnet put --fo"), "--force");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

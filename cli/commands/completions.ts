@@ -91,7 +91,10 @@ function fish(commands: readonly Command[]): string {
         (option.short ? ` -s ${option.short}` : "")
       )
     ),
-    `complete -c secshrnet -n '__fish_seen_subcommand_from get rm' -a '(${TAGS_COMMAND})'`,
+    "function __secshrnet_tags",
+    `    ${TAGS_COMMAND}`,
+    "end",
+    "complete -c secshrnet -n '__fish_seen_subcommand_from get rm' -a '(__secshrnet_tags)'",
     "complete -c secshrnet -n '__fish_seen_subcommand_from put serve' -F",
   ];
   return lines.join("\n") + "\n";
