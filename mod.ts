@@ -28,7 +28,6 @@
 
 export {
   checkSealOptions,
-  DEFAULT_SEGMENT_SIZE,
   defaultSegmentSize,
   seal,
   type SealedObject,

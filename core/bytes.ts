@@ -63,11 +63,6 @@ export function readUint64(view: DataView, offset: number): number {
   return high * 2 ** 32 + view.getUint32(offset + 4);
 }
 
-/** A copy of `bytes` whose buffer holds exactly those bytes. */
-export function copyBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.slice();
-}
-
 /** `length` cryptographically random bytes (Web Crypto, in 64 KiB calls). */
 export function randomBytes(length: number): Uint8Array {
   const out = new Uint8Array(length);

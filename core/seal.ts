@@ -195,6 +195,3 @@ export async function seal(
   done.catch((error) => fanOut.error(error));
   return { objectId, retrievalToken: keys.retrievalToken, shares: fanOut.streams, done };
 }
-
-/** The default segment size for the benchmark's n = 5, k = 3 (1 MiB). */
-export const DEFAULT_SEGMENT_SIZE: number = defaultSegmentSize(3, 5);

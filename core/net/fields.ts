@@ -34,31 +34,12 @@ export function bytesField(
   return value;
 }
 
-/** An optional byte field. */
-export function optionalBytesField(
-  body: Body,
-  name: string,
-  length?: number,
-): Uint8Array | undefined {
-  return body[name] === undefined || body[name] === null
-    ? undefined
-    : bytesField(body, name, length);
-}
-
 /** A non-negative integer field no larger than `max`. */
 export function uintField(body: Body, name: string, max = Number.MAX_SAFE_INTEGER): number {
   const value = body[name];
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || value > max) {
     throw new ProtocolError(`field ${name} must be an integer from 0 to ${max}`);
   }
-  return value;
-}
-
-/** A boolean field; absent means false. */
-export function flagField(body: Body, name: string): boolean {
-  const value = body[name];
-  if (value === undefined || value === null) return false;
-  if (typeof value !== "boolean") throw new ProtocolError(`field ${name} must be a boolean`);
   return value;
 }
 
