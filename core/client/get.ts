@@ -26,7 +26,7 @@ import { encodeTag } from "../tag.ts";
 import { type Client, type PasswordInput, resolvePassword } from "./session.ts";
 
 /** Bytes all of one client's downloads may have in flight together. */
-export const DOWNLOAD_BUDGET = 6 * 2 ** 20;
+export const DOWNLOAD_BUDGET = 4 * 2 ** 20;
 
 /** What `get` needs. */
 export interface GetOptions {
