@@ -21,6 +21,7 @@ import {
 import { randomBytes, toHex } from "../bytes.ts";
 import { GarbagePacer } from "../memory.ts";
 import { redactUrl } from "./url.ts";
+import { closeConnection, withTimeout } from "./connection.ts";
 
 /** How to reach Redis and which network to join. */
 export interface HostOptions {
@@ -372,34 +373,5 @@ export class Host {
     clearInterval(this.#heartbeat);
     for (const pending of this.#pending.values()) pending.reject(new NetworkError("host closed"));
     await Promise.all([this.#sub, this.#pub].map(closeConnection));
-  }
-}
-
-/**
- * QUITs `connection` and waits for it to end. `disconnect()` only when it
- * did not end by itself: called on a socket already closed, ioredis leaves a
- * timer running.
- */
-async function closeConnection(connection: Redis): Promise<void> {
-  if (connection.status === "end") return;
-  const ended = new Promise<void>((resolve) => connection.once("end", () => resolve()));
-  try {
-    await withTimeout(connection.quit(), 2000);
-    await withTimeout(ended, 2000);
-  } catch {
-    // The status changes under us while awaiting; read it afresh.
-    if ((connection.status as string) !== "end") connection.disconnect();
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
