@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { ServerInfo } from "../../core/client/catalog.ts";
 import { type RunResult, secshrnetArgs, startNetwork, type TestNetwork } from "./network.ts";
 
 /** The password of every test object. */
@@ -79,18 +80,8 @@ export interface LsEntry {
   recoverable: boolean;
 }
 
-/** One entry of `servers --json`. */
-export interface ServerEntry {
-  address: string;
-  id: string;
-  hostname: string;
-  os: string;
-  version: string;
-  objects: number;
-  bytes: number;
-  freeBytes?: number;
-  latencyMs: number;
-}
+/** One entry of `servers --json` (the client library's own type). */
+export type ServerEntry = ServerInfo;
 
 /** Runs `args` and parses stdout as JSON; throws with stderr when the exit code is not 0. */
 export async function runJson<T>(network: TestNetwork, args: string[]): Promise<T> {
@@ -213,15 +204,7 @@ export async function objectDirs(root: string): Promise<string[]> {
     .map((p) => `${root}/tags/${p}`);
 }
 
-/**
- * Closes in-process hosts or clients, then gives their sockets a moment to
- * finish closing: `Host.close()` resolves before ioredis has seen its streams
- * close, leaving a disconnect timer behind (network_setup_test.ts tests that
- * on its own), which the ops sanitizer of `deno task test` would pin on
- * whichever test used a host.
- */
+/** Closes in-process hosts or clients (Host.close waits until its Redis connections have ended). */
 export async function closeSettled(...closables: { close(): Promise<void> }[]): Promise<void> {
   await Promise.all(closables.map((c) => c.close()));
-  // ioredis destroys a socket that has not closed 2 s after disconnect().
-  await new Promise((resolve) => setTimeout(resolve, 2100));
 }
