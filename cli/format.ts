@@ -32,9 +32,9 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join("\n");
 }
 
-/** A server address shortened to its id ("server:3f9a…" → "3f9a…"). */
+/** A server address shortened for people: the first 16 hex digits of its id ("server:3f9a…" → "3f9a…"). */
 export function serverName(address: string): string {
-  return address.replace(/^server:/, "");
+  return address.replace(/^server:/, "").slice(0, 16);
 }
 
 /** Prints `value` as JSON on stdout. */

@@ -240,6 +240,8 @@ export async function openUnlocked(
   })));
   const agreed = checked.find((c) => typeof c.result !== "string");
   let manifestBytes = agreed?.source.manifest;
+  // Wrong password only when some manifest was seen and none verified.
+  let manifestsChecked = checked.length;
   let manifest = agreed === undefined ? undefined : agreed.result as Manifest;
 
   /** Checks one key share against the manifest; returns the reason it fails, if it does. */
@@ -262,6 +264,7 @@ export async function openUnlocked(
         continue;
       }
       const reader = new ByteReader(started.frames);
+      manifestsChecked++;
       if (manifest === undefined) {
         const result = await verifyManifest(started.manifest);
         if (typeof result !== "string") [manifest, manifestBytes] = [result, started.manifest];
@@ -318,11 +321,11 @@ export async function openUnlocked(
   }
   const live = verified.map((v) => v.live).sort((a, b) => a.index - b.index);
   const cancel = () => Promise.all(live.map((share) => share.reader.cancel()));
-  if (manifest === undefined) {
+  if (manifest === undefined && manifestsChecked > 0) {
     await cancel();
     throw new WrongPasswordError();
   }
-  if (verified.length < header.k) {
+  if (manifest === undefined || verified.length < header.k) {
     await cancel();
     throw new NotEnoughSharesError(header.k, verified.length, rejections);
   }

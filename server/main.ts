@@ -6,11 +6,11 @@
  * @module
  */
 
-import { toHex } from "../core/bytes.ts";
 import { Host, NetworkError } from "../core/net/host.ts";
+import { Identity } from "../core/net/identity.ts";
 import type { Config } from "../cli/config.ts";
 import { openLog } from "./log.ts";
-import { makePrivateDir, RootPaths, writeDurable } from "./paths.ts";
+import { makePrivateDir, RootPaths, syncDir, writeDurable } from "./paths.ts";
 import { serveProtocol } from "./protocol.ts";
 import { Store } from "./store.ts";
 
@@ -22,18 +22,32 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Reads the server id from the root, creating one on first start. */
-export async function serverId(paths: RootPaths): Promise<string> {
+/**
+ * Reads the server's key pair from the root, creating one on first start, and
+ * writes its id (the public key) next to it.
+ */
+export async function serverIdentity(paths: RootPaths): Promise<Identity> {
+  let identity: Identity;
   try {
-    const id = (await Deno.readTextFile(paths.serverId)).trim();
-    if (/^[0-9a-f]{16}$/.test(id)) return id;
-    throw new Error(`${paths.serverId} holds no valid server id; remove it to make a new one`);
+    const bytes = await Deno.readFile(paths.serverKey);
+    try {
+      identity = await Identity.fromPkcs8(bytes);
+    } catch {
+      throw new Error(`${paths.serverKey} holds no valid server key`);
+    }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
+    identity = await Identity.generate();
+    // Written aside and renamed, so a crash never leaves a torn key.
+    await writeDurable(`${paths.serverKey}.new`, await identity.pkcs8());
+    await Deno.rename(`${paths.serverKey}.new`, paths.serverKey);
+    await syncDir(paths.root);
   }
-  const id = toHex(crypto.getRandomValues(new Uint8Array(8)));
-  await writeDurable(paths.serverId, new TextEncoder().encode(id + "\n"));
-  return id;
+  const recorded = await Deno.readTextFile(paths.serverId).catch(() => "");
+  if (recorded.trim() !== identity.id) {
+    await writeDurable(paths.serverId, new TextEncoder().encode(identity.id + "\n"));
+  }
+  return identity;
 }
 
 /** Errors that retrying will not fix (credentials, certificates). */
@@ -53,7 +67,7 @@ export async function runServer(
   await makePrivateDir(paths.root);
   const log = openLog(paths.log, verbose);
   try {
-    const id = await serverId(paths);
+    const identity = await serverIdentity(paths);
     const store = await Store.open(root, config.server);
     const caFile = config.redis.tls?.caFile;
     const ca = caFile === undefined ? undefined : await Deno.readTextFile(caFile);
@@ -65,7 +79,7 @@ export async function runServer(
           tls: { ca, rejectUnauthorized: config.redis.tls?.rejectUnauthorized },
           network: config.network.name,
           role: "server",
-          id,
+          identity,
           log,
         });
       } catch (error) {
@@ -75,7 +89,7 @@ export async function runServer(
         await new Promise((resolve) => setTimeout(resolve, wait * 1000));
       }
     }
-    const stopProtocol = serveProtocol(host, store, { serverId: id, log });
+    const stopProtocol = serveProtocol(host, store, { serverId: identity.id, log });
     const { objects, bytes } = store.stats;
     log(
       "info",

@@ -3,7 +3,8 @@
  * the SHA-256 of the tag, never by the tag itself, so no tag can name a path.
  *
  * ```text
- * ROOT/server-id                      this server's stable id
+ * ROOT/server-key                     this server's X25519 private key (PKCS #8); its id is the public key
+ * ROOT/server-id                      the id, for people and scripts (rewritten at start)
  * ROOT/secshrnetd.log                 log
  * ROOT/tags/<h:2>/<h>/tag             the tag (UTF-8)
  * ROOT/tags/<h:2>/<h>/<commit>-<oid>/ one committed object: header, manifest, share, access, index
@@ -22,7 +23,11 @@ export class RootPaths {
   constructor(root: string) {
     this.root = root.replace(/\/+$/, "") || "/";
   }
-  /** File holding the server id. */
+  /** File holding the server's private key. */
+  get serverKey(): string {
+    return `${this.root}/server-key`;
+  }
+  /** File holding the server id (derived from the key). */
   get serverId(): string {
     return `${this.root}/server-id`;
   }

@@ -16,18 +16,16 @@ import { type Address, PROTOCOL_VERSION, ProtocolError } from "../core/net/envel
 import { bytesField, stringField, uintField } from "../core/net/fields.ts";
 import type { Host } from "../core/net/host.ts";
 import { InOrderReceiver, WindowedSender } from "../core/net/transfer.ts";
-import { type AccessProof, type Store, StoreError } from "./store.ts";
-import { ACCESS_KEY_LENGTH, NONCE_LENGTH, PROOF_LENGTH } from "../core/access.ts";
+import { type Store, StoreError } from "./store.ts";
+import { ACCESS_KEY_LENGTH } from "../core/access.ts";
 import type { Upload } from "./upload.ts";
+import type { FailureLimits } from "./limits.ts";
+import { ProofGate } from "./proofs.ts";
 
 /** Largest download chunk, in bytes. */
 export const DOWNLOAD_CHUNK = 256 * 1024;
 /** Largest upload chunk accepted (a fragment frame of a 1 MiB segment with k = 1). */
 export const MAX_UPLOAD_CHUNK = 2 ** 20 + 64;
-/** How long a challenge nonce stays valid. */
-export const NONCE_LIFETIME_MS = 60_000;
-/** Most nonces outstanding at once (the oldest are dropped beyond it). */
-export const MAX_NONCES = 10_000;
 
 /** Entries per `list` reply. */
 export const LIST_PAGE = 200;
@@ -52,6 +50,8 @@ export interface ProtocolOptions {
   serverId: string;
   /** Drop sessions idle this long; default 60 s. */
   sessionTimeoutMs?: number;
+  /** How often a tag's access proofs may fail; default 20 at once, then 20 a minute. */
+  proofFailures?: FailureLimits;
   /** Where to log. */
   log: (level: "info" | "warn" | "debug", message: string) => void;
 }
@@ -94,29 +94,11 @@ export function serveProtocol(
     };
   });
 
-  // Single-use nonces for access proofs, each bound to the client it was given to.
-  const nonces = new Map<string, { owner: Address; expires: number }>();
-  host.handle("challenge", (request) => {
-    const now = Date.now();
-    for (const [key, entry] of nonces) {
-      if (entry.expires > now && nonces.size < MAX_NONCES) break;
-      nonces.delete(key);
-    }
-    const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
-    nonces.set(toHex(nonce), { owner: request.from, expires: now + NONCE_LIFETIME_MS });
-    return Promise.resolve({ nonce });
-  });
-  /** The access proof of a request body, its nonce spent; throws `forbidden` when it is not valid. */
-  const accessOf = (body: Record<string, unknown>, from: Address): AccessProof => {
-    const nonce = bytesField(body, "nonce", NONCE_LENGTH).slice();
-    const proof = bytesField(body, "proof", PROOF_LENGTH).slice();
-    const entry = nonces.get(toHex(nonce));
-    nonces.delete(toHex(nonce));
-    if (entry === undefined || entry.owner !== from || entry.expires < Date.now()) {
-      throw new StoreError("forbidden", "unknown or expired nonce; ask for a new challenge");
-    }
-    return { nonce, proof };
-  };
+  const proofs = new ProofGate(
+    options.proofFailures,
+    (tag) => options.log("warn", `failed access proof for ${JSON.stringify(tag)}`),
+  );
+  host.handle("challenge", (request) => Promise.resolve({ nonce: proofs.challenge(request.from) }));
 
   host.handle("head", async (request) => {
     const objects = await store.objects(tagField(request.body));
@@ -141,13 +123,16 @@ export function serveProtocol(
 
   host.handle("put-begin", async (request) => {
     const { body } = request;
-    const upload = await store.beginUpload({
-      tag: tagField(body),
-      objectId: bytesField(body, "objectId", 16).slice(),
-      index: uintField(body, "index", 255),
-      accessKey: bytesField(body, "accessKey", ACCESS_KEY_LENGTH).slice(),
-      replace: body.proof === undefined ? undefined : accessOf(body, request.from),
-    });
+    const tag = tagField(body);
+    const begin = () =>
+      store.beginUpload({
+        tag,
+        objectId: bytesField(body, "objectId", 16).slice(),
+        index: uintField(body, "index", 255),
+        accessKey: bytesField(body, "accessKey", ACCESS_KEY_LENGTH).slice(),
+        replace: body.proof === undefined ? undefined : proofs.proofOf(body, request.from),
+      });
+    const upload = body.proof === undefined ? await begin() : await proofs.guard(tag, begin);
     if (upload.params.index < 1) {
       await upload.abort();
       throw new StoreError("bad-request", "index must be 1..255");
@@ -250,7 +235,10 @@ export function serveProtocol(
   host.handle("get-begin", async (request) => {
     const tag = tagField(request.body);
     const objectId = toHex(bytesField(request.body, "objectId", 16));
-    const object = await store.authorize(tag, objectId, accessOf(request.body, request.from));
+    const object = await proofs.guard(
+      tag,
+      () => store.authorize(tag, objectId, proofs.proofOf(request.body, request.from)),
+    );
     const id = stringField(request.body, "download", 16);
     const key = `${request.from}/${id}`;
     if (!/^[0-9a-f]{16}$/.test(id) || downloads.has(key)) {
@@ -319,17 +307,21 @@ export function serveProtocol(
 
   host.handle("prune", async (request) => {
     const { body } = request;
-    const removed = await store.prune(
-      tagField(body),
-      toHex(bytesField(body, "objectId", 16)),
-      accessOf(body, request.from),
+    const tag = tagField(body);
+    const objectId = toHex(bytesField(body, "objectId", 16));
+    const removed = await proofs.guard(
+      tag,
+      () => store.prune(tag, objectId, proofs.proofOf(body, request.from)),
     );
     return { removed };
   });
 
   host.handle("rm", async (request) => {
     const tag = tagField(request.body);
-    const removed = await store.remove(tag, accessOf(request.body, request.from));
+    const removed = await proofs.guard(
+      tag,
+      () => store.remove(tag, proofs.proofOf(request.body, request.from)),
+    );
     options.log("info", `removed ${JSON.stringify(tag)} (${removed} objects) for ${request.from}`);
     return { removed };
   });

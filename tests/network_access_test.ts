@@ -26,6 +26,8 @@ import {
   decodeEnvelope,
   encodeEnvelope,
   type Envelope,
+  MAC_LENGTH,
+  macOf,
 } from "../core/net/envelope.ts";
 import { Buffer } from "node:buffer";
 import { Redis } from "ioredis";
@@ -181,7 +183,13 @@ Deno.test("a client without the password gets headers only and cannot fetch, rep
         assertEquals(objects.length, 1);
         assertEquals(Object.keys(objects[0]).sort(), ["header", "index"]);
         assert(sameBytes(objects[0].header as Uint8Array, header), "head returns the header");
-        const encoded = encodeEnvelope({ type: "reply", from: server, id: 1, body: head });
+        const encoded = encodeEnvelope({
+          type: "reply",
+          from: server,
+          to: host.address,
+          id: 1,
+          body: head,
+        });
         assert(!contains(encoded, manifest), "head reveals no manifest");
         assert(!contains(encoded, share.subarray(0, 64)), "head reveals no share bytes");
         for (const bytes of byteFields(head)) {
@@ -189,7 +197,13 @@ Deno.test("a client without the password gets headers only and cannot fetch, rep
         }
         // list: the same, for every tag.
         const list = await host.request(server, "list", {});
-        const listed = encodeEnvelope({ type: "reply", from: server, id: 1, body: list });
+        const listed = encodeEnvelope({
+          type: "reply",
+          from: server,
+          to: host.address,
+          id: 1,
+          body: list,
+        });
         assert(!contains(listed, manifest), "list reveals no manifest");
         assert(!contains(listed, share.subarray(0, 64)), "list reveals no share bytes");
 
@@ -241,7 +255,7 @@ Deno.test("a client without the password gets headers only and cannot fetch, rep
         assertEquals(toHex(decodeHeader(header).objectId), toHex(objectId));
       }
       // A server address that is not subscribed gets no answer at all (no crash, no hang).
-      const ghost = "server:0000000000000000" as Address;
+      const ghost = `server:${toHex(randomBytes(32))}` as Address;
       await assertRejects(
         () => host.request(ghost, "head", { tag }, { timeoutMs: 200, attempts: 1 }),
       );
@@ -268,7 +282,7 @@ Deno.test("nothing seen on the Redis bus can be replayed to fetch, replace or de
       network: "secshrnet",
       role: "client",
     });
-    const seen: { to: Address; envelope: Envelope }[] = [];
+    const seen: { to: Address; envelope: Envelope; raw: Uint8Array }[] = [];
     const forged = new Map<number, (envelope: Envelope) => void>();
     try {
       await Promise.all([sniffer.connect(), publisher.connect()]);
@@ -284,7 +298,7 @@ Deno.test("nothing seen on the Redis bus can be replayed to fetch, replace or de
           }
           if (envelope.replyTo !== undefined && forged.has(envelope.replyTo)) {
             forged.get(envelope.replyTo)!(envelope);
-          } else seen.push({ to, envelope });
+          } else seen.push({ to, envelope, raw: new Uint8Array(message) });
         },
       );
       await sniffer.psubscribe("secshrnet:*");
@@ -312,7 +326,15 @@ Deno.test("nothing seen on the Redis bus can be replayed to fetch, replace or de
           forged.set(id, resolve);
           timer = setTimeout(() => resolve(undefined), 3000);
         }).finally(() => clearTimeout(timer));
-        const bytes = encodeEnvelope({ type, from: as, id, body: body as Record<string, unknown> });
+        const bytes = encodeEnvelope({
+          type,
+          from: as,
+          to: server,
+          id,
+          body: body as Record<string, unknown>,
+        });
+        // Without the private key of `as` the MAC can only be guessed.
+        macOf(bytes).set(randomBytes(MAC_LENGTH));
         await publisher.publish(`secshrnet:${server}`, Buffer.from(bytes));
         const envelope = await reply;
         forged.delete(id);
@@ -323,6 +345,17 @@ Deno.test("nothing seen on the Redis bus can be replayed to fetch, replace or de
         return envelope.body;
       };
       const accepted: string[] = [];
+      // A message forged in another host's name is dropped unanswered.
+      const unanswered = async (what: string, send: () => Promise<unknown>) => {
+        try {
+          await send();
+          accepted.push(`${what}: answered`);
+        } catch (error) {
+          if ((error as Error).message !== "no reply") {
+            accepted.push(`${what}: ${(error as Error).message} (not unanswered)`);
+          }
+        }
+      };
       const attempt = async (what: string, server: Address, send: () => Promise<unknown>) => {
         try {
           const reply = await send() as Record<string, unknown>;
@@ -339,15 +372,14 @@ Deno.test("nothing seen on the Redis bus can be replayed to fetch, replace or de
           }
         }
       };
-      for (const { to: server, envelope } of proven) {
+      for (const { to: server, envelope, raw } of proven) {
         const { type, body, from } = envelope;
         const label = `${type} to ${server}`;
         await attempt(`${label}, replayed`, server, () => host.request(server, type, body));
-        await attempt(
-          `${label}, replayed as ${from}`,
-          server,
-          () => forge(from, server, type, body),
-        );
+        await unanswered(`${label}, replayed as ${from}`, () => forge(from, server, type, body));
+        // The very bytes seen: authentic, so the server answers the original client, but
+        // the nonce is spent (checked below: nothing changed).
+        await publisher.publish(`secshrnet:${server}`, Buffer.from(raw));
         await attempt(`${label}, fresh nonce`, server, async () => {
           const { nonce } = await host.request(server, "challenge", {});
           return await host.request(server, type, { ...body, nonce });

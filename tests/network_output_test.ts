@@ -21,7 +21,7 @@ import {
   WRONG_PW,
 } from "./harness/client.ts";
 
-const HEX16 = /^[0-9a-f]{16}$/;
+const HOST_ID = /^[0-9a-f]{64}$/;
 
 function lines(text: string): string[] {
   return text.split("\n").filter((line) => line.trim() !== "");
@@ -71,7 +71,7 @@ Deno.test("ls and servers: tables with a header and one line per entry, and JSON
       }
       assert("latencyMs" in server, "servers --json has latencyMs");
       assertEquals(server.address, `server:${server.id}`);
-      assert(HEX16.test(server.id), server.id);
+      assert(HOST_ID.test(server.id), server.id);
       assertEquals(server.hostname, Deno.hostname());
       assert(server.os.includes(Deno.build.os), server.os);
       assert(/^\d+\.\d+\.\d+/.test(server.version), server.version);
@@ -91,7 +91,7 @@ Deno.test("ls and servers: tables with a header and one line per entry, and JSON
     assertEquals(serverLines.length, 1 + 5, table.stdout);
     assert(/^SERVER\s+HOST\s+OS\s+VERSION\s+OBJECTS\s+STORED\s+FREE\s+RTT$/.test(serverLines[0]));
     for (const server of network.servers) {
-      assertEquals(serverLines.filter((l) => l.startsWith(server.id + " ")).length, 1, server.id);
+      assertEquals(serverLines.filter((l) => l.startsWith(server.name + " ")).length, 1, server.id);
     }
   });
 });
@@ -215,7 +215,7 @@ Deno.test("get: a failed get leaves no output file and no partial file", async (
     const survived = await network.run(["get", "/out/fail", `${dir}/survived`], { env: PW });
     assertEquals(survived.code, 0, survived.stderr);
     assert(sameBytes(await Deno.readFile(`${dir}/survived`), data), "rebuilt from honest servers");
-    assert(survived.stderr.includes(liar.id), `names the lying server: ${survived.stderr}`);
+    assert(survived.stderr.includes(liar.name), `names the lying server: ${survived.stderr}`);
     await Deno.remove(`${dir}/survived`);
 
     // Fail half-way: 3 servers left (k = 3), one of them the liar, whose share
@@ -239,6 +239,6 @@ Deno.test("get: a failed get leaves no output file and no partial file", async (
 
     // The error of the get that failed mid-stream names the server whose share was bad
     // (design: "Errors name what is missing ... (servers a, b)"), not only its share index.
-    assert(torn.stderr.includes(liar.id), `names the bad server: ${torn.stderr}`);
+    assert(torn.stderr.includes(liar.name), `names the bad server: ${torn.stderr}`);
   });
 });

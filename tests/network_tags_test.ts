@@ -59,7 +59,14 @@ const BAD: { label: string; tag: string; detail: string }[] = [
 ];
 
 /** The fixed names a server keeps under its root and inside tags/. */
-const ROOT_ENTRIES = ["secshrnet.conf", "secshrnetd.log", "server-id", "tags", "uploads"];
+const ROOT_ENTRIES = [
+  "secshrnet.conf",
+  "secshrnetd.log",
+  "server-id",
+  "server-key",
+  "tags",
+  "uploads",
+];
 
 async function checkRoot(root: string, tags: string[]) {
   for (const name of await entries(root)) {

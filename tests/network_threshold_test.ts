@@ -39,8 +39,8 @@ Deno.test("k of n: 3 of 5 rebuild byte for byte; 2 of 5 fail with exit 4 naming 
     assert(two.stderr.includes("found 2 of 3 needed shares"), two.stderr);
     assertEquals(two.stdoutBytes.length, 0, "nothing written to stdout");
     // The error names the servers that do hold a share, not the dead ones.
-    const ids = network.servers.map((s) => s.id);
-    assertEquals(namedServers(two.stderr, ids).sort(), [d.id, e.id].sort(), two.stderr);
+    const ids = network.servers.map((s) => s.name);
+    assertEquals(namedServers(two.stderr, ids).sort(), [d.name, e.name].sort(), two.stderr);
 
     // The killed servers come back with their shares: the file is whole again.
     for (const server of [a, b, c]) await server.restart();
@@ -102,8 +102,8 @@ Deno.test("put stored on k but not all servers exits 3 and names the refusing se
     assertEquals(put.code, 3, `${put.stdout}${put.stderr}`);
     assert(put.stdout.includes("on 4 of 5 servers; any 3 rebuild it"), put.stdout);
     assert(put.stderr.includes("reduced redundancy"), put.stderr);
-    assert(put.stderr.includes(small.id), `stderr names the refusing server: ${put.stderr}`);
-    const others = network.servers.filter((s) => s !== small).map((s) => s.id);
+    assert(put.stderr.includes(small.name), `stderr names the refusing server: ${put.stderr}`);
+    const others = network.servers.filter((s) => s !== small).map((s) => s.name);
     assertEquals(namedServers(put.stderr, others), [], "only the refusing server is named");
 
     const get = await getBytes(network, "/reduced/file");

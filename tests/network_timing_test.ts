@@ -61,14 +61,14 @@ Deno.test("a hung server (SIGSTOP) is named and worked around by get, and put st
       const get = await getBytes(network, "/timing/hung");
       assertEquals(get.code, 0, get.stderr);
       assert(sameBytes(get.stdoutBytes, data), "rebuilt without the hung server");
-      assert(get.stderr.includes(hung.id), `names the hung server: ${get.stderr}`);
+      assert(get.stderr.includes(hung.name), `names the hung server: ${get.stderr}`);
 
       // Five servers are online (the hung one is still subscribed), so n defaults to 5;
       // four store their share: recoverable, reduced redundancy, exit 3 naming the hung one.
       const reduced = await putBytes(network, "/timing/reduced", data, ["-k", "3"]);
       assertEquals(reduced.code, 3, `${reduced.stdout}${reduced.stderr}`);
       assert(reduced.stdout.includes("on 4 of 5 servers"), reduced.stdout);
-      assert(reduced.stderr.includes(hung.id), reduced.stderr);
+      assert(reduced.stderr.includes(hung.name), reduced.stderr);
     } finally {
       await hung.signal("SIGCONT");
     }

@@ -1,9 +1,11 @@
 /**
  * A host on a secshrnet network: two Redis connections (one subscribed to the
  * host's own channel, and for servers the broadcast channel; one to publish),
- * request/reply with ids, timeouts and retries, idempotent request handling,
- * server discovery by channel pattern, and a heartbeat that notices a dead or
- * unsubscribed connection. No host opens a port.
+ * authenticated envelopes (a MAC under a key shared with each peer, see
+ * `identity.ts`), request/reply with ids, timeouts and retries, idempotent
+ * request handling with a cap per sender, server discovery by channel
+ * pattern, and a heartbeat that notices a dead or unsubscribed connection.
+ * No host opens a port.
  *
  * @module
  */
@@ -16,9 +18,11 @@ import {
   encodeEnvelope,
   type Envelope,
   isAddress,
+  macedPart,
+  macOf,
   ProtocolError,
 } from "./envelope.ts";
-import { randomBytes, toHex } from "../bytes.ts";
+import { Identity, PeerKeys } from "./identity.ts";
 import { GarbagePacer } from "../memory.ts";
 import { redactUrl } from "./url.ts";
 import { closeConnection, withTimeout } from "./connection.ts";
@@ -33,8 +37,8 @@ export interface HostOptions {
   network: string;
   /** This host's role. */
   role: "server" | "client";
-  /** This host's id (16 hex digits); random when absent. */
-  id?: string;
+  /** This host's key pair (its id is the public key); a new random one when absent. */
+  identity?: Identity;
   /** Where log lines go; default nowhere. */
   log?: (level: "info" | "warn" | "debug", message: string) => void;
   /** Seconds between heartbeats; default 5. */
@@ -69,12 +73,17 @@ export type Handler = (request: Envelope) => Promise<Record<string, unknown>>;
 export type Listener = (message: Envelope) => void;
 
 interface Pending {
+  to: Address;
   resolve: (body: Record<string, unknown>) => void;
   reject: (error: Error) => void;
 }
 
 const REPLY_CACHE_LIMIT = 4096;
 const REPLY_CACHE_MS = 120_000;
+/** Requests one sender may have in progress at a host; more get a `busy` error. */
+export const MAX_REQUESTS_PER_SENDER = 16;
+/** Dropped-message warnings logged per minute (the rest are counted). */
+const DROP_WARNINGS_PER_MINUTE = 20;
 
 /** One host's presence on the network. */
 export class Host {
@@ -91,12 +100,19 @@ export class Host {
   readonly #replies = new Map<string, { at: number; reply?: Envelope }>();
   readonly #reconnectListeners = new Set<() => void>();
   readonly #pacer = new GarbagePacer();
+  readonly #keys: PeerKeys;
+  readonly #inProgress = new Map<Address, number>();
+  // Signing and checking MACs is asynchronous; these chains keep messages in order.
+  #outbound: Promise<unknown> = Promise.resolve();
+  #inbound: Promise<unknown> = Promise.resolve();
+  #drops = { windowStart: 0, logged: 0, suppressed: 0 };
   #nextId = 1;
   #heartbeat?: ReturnType<typeof setInterval>;
   #closed = false;
 
-  private constructor(pub: Redis, sub: Redis, options: HostOptions, id: string) {
-    this.address = `${options.role}:${id}`;
+  private constructor(pub: Redis, sub: Redis, options: HostOptions, identity: Identity) {
+    this.address = `${options.role}:${identity.id}`;
+    this.#keys = new PeerKeys(identity);
     this.network = options.network;
     this.#pub = pub;
     this.#sub = sub;
@@ -105,7 +121,7 @@ export class Host {
 
   /** Connects to Redis and subscribes; throws a NetworkError naming the URL when it cannot. */
   static async connect(options: HostOptions): Promise<Host> {
-    const id = options.id ?? toHex(randomBytes(8));
+    const identity = options.identity ?? await Identity.generate();
     let connected = false;
     let lastError = "";
     const redisOptions: RedisOptions = {
@@ -120,7 +136,7 @@ export class Host {
     };
     const pub = new Redis(options.redisUrl, { ...redisOptions, enableOfflineQueue: false });
     const sub = new Redis(options.redisUrl, redisOptions);
-    const host = new Host(pub, sub, options, id);
+    const host = new Host(pub, sub, options, identity);
     for (const [name, connection] of [["publisher", pub], ["subscriber", sub]] as const) {
       connection.on("error", (error: Error) => {
         lastError = error.message;
@@ -143,7 +159,9 @@ export class Host {
     sub.on(
       "messageBuffer",
       (_channel: Buffer, message: Buffer) =>
-        host.#receive(new Uint8Array(message.buffer, message.byteOffset, message.byteLength)),
+        host.#receive(
+          new Uint8Array(message.buffer as ArrayBuffer, message.byteOffset, message.byteLength),
+        ),
     );
     sub.on(
       "close",
@@ -200,24 +218,38 @@ export class Host {
     return () => this.#reconnectListeners.delete(listener);
   }
 
-  /** Publishes one message to `to`; resolves to whether any subscriber received it. */
+  /**
+   * Publishes one message to `to`, MAC'd under the key shared with it;
+   * resolves to whether any subscriber received it. Messages are published in
+   * the order of the calls.
+   */
   async send(
-    to: Address | "broadcast",
+    to: Address,
     type: string,
     body: Record<string, unknown>,
     replyTo?: number,
     id = this.#nextId++,
   ): Promise<boolean> {
-    const bytes = encodeEnvelope({ type, from: this.address, id, replyTo, body });
+    const bytes = encodeEnvelope({ type, from: this.address, to, id, replyTo, body });
     this.#pacer.processed(bytes.length);
+    // Each link seals its message and starts its publish before the next link
+    // seals: ioredis then writes the messages in call order.
+    const link = this.#outbound.then(async () => {
+      const key = await this.#keys.macKey(idOf(to));
+      macOf(bytes).set(new Uint8Array(await crypto.subtle.sign("HMAC", key, macedPart(bytes))));
+      return {
+        receivers: this.#pub.publish(
+          this.channel(to),
+          Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        ),
+      };
+    });
+    this.#outbound = link.catch(() => {});
     try {
-      const receivers = await this.#pub.publish(
-        this.channel(to),
-        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      );
-      return receivers > 0;
+      const { receivers } = await link;
+      return await receivers > 0;
     } catch (error) {
-      this.#log("debug", `publish to ${to} failed: ${(error as Error).message}`);
+      this.#log("debug", `send to ${to} failed: ${(error as Error).message}`);
       return false;
     }
   }
@@ -238,7 +270,7 @@ export class Host {
     const timeoutMs = options.timeoutMs ?? 3000;
     const attempts = options.attempts ?? 3;
     const reply = new Promise<Record<string, unknown>>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { to, resolve, reject });
     });
     reply.catch(() => {});
     try {
@@ -258,20 +290,53 @@ export class Host {
     }
   }
 
-  #receive(bytes: Uint8Array): void {
+  /** Decodes a message, checks it is for us, then checks its MAC in arrival order. */
+  #receive(bytes: Uint8Array<ArrayBuffer>): void {
     this.#pacer.processed(bytes.length);
     let message: Envelope;
     try {
       message = decodeEnvelope(bytes);
     } catch (error) {
-      this.#log("warn", `dropped a malformed message: ${(error as Error).message}`);
+      this.#dropped(`a malformed message: ${(error as Error).message}`);
       return;
     }
+    if (message.to !== this.address) {
+      this.#dropped(`a ${message.type} message addressed to ${message.to}`);
+      return;
+    }
+    const checked = this.#inbound.then(async () => {
+      const key = await this.#keys.macKey(idOf(message.from));
+      return await crypto.subtle.verify("HMAC", key, macOf(bytes), macedPart(bytes));
+    });
+    this.#inbound = checked.catch(() => {});
+    checked.then(
+      (authentic) => authentic ? this.#dispatch(message) : Promise.reject(new Error("bad MAC")),
+    ).catch((error) =>
+      this.#dropped(`${message.type} from ${message.from}: ${(error as Error).message}`)
+    );
+  }
+
+  /** Logs a dropped message, at most a few a minute (the rest are counted). */
+  #dropped(what: string): void {
+    const now = Date.now();
+    const drops = this.#drops;
+    if (now - drops.windowStart > 60_000) {
+      if (drops.suppressed > 0) {
+        this.#log("warn", `dropped ${drops.suppressed} more messages in the last minute`);
+      }
+      this.#drops = { windowStart: now, logged: 0, suppressed: 0 };
+    }
+    if (this.#drops.logged++ < DROP_WARNINGS_PER_MINUTE) this.#log("warn", `dropped ${what}`);
+    else this.#drops.suppressed++;
+  }
+
+  #dispatch(message: Envelope): void {
     if (message.type === "reply" || message.type === "error") {
       const pending = message.replyTo === undefined
         ? undefined
         : this.#pending.get(message.replyTo);
-      if (pending === undefined) return; // a late or duplicate reply
+      // A late or duplicate reply, or one from a host the request did not go to.
+      if (pending === undefined || pending.to !== message.from) return;
       if (message.type === "reply") pending.resolve(message.body);
       else {
         const code = typeof message.body.code === "string" ? message.body.code : "error";
@@ -290,17 +355,19 @@ export class Host {
       try {
         listener(message);
       } catch (error) {
-        this.#log(
-          "warn",
-          `dropped ${message.type} from ${message.from}: ${(error as Error).message}`,
-        );
+        this.#dropped(`${message.type} from ${message.from}: ${(error as Error).message}`);
       }
       return;
     }
-    this.#log("debug", `dropped message of unknown type ${message.type} from ${message.from}`);
+    this.#dropped(`a message of unknown type ${message.type} from ${message.from}`);
   }
 
-  /** Runs a handler once per (sender, id); a retried request gets the same reply. */
+  /**
+   * Runs a handler once per (sender, id); a retried request gets the same
+   * reply. A sender with {@linkcode MAX_REQUESTS_PER_SENDER} requests in
+   * progress gets a `busy` error instead, so one noisy host cannot hold every
+   * handler.
+   */
   #serve(request: Envelope, handler: Handler): void {
     const key = `${request.from}/${request.id}`;
     const cached = this.#replies.get(key);
@@ -310,14 +377,28 @@ export class Host {
       }
       return;
     }
+    const inProgress = this.#inProgress.get(request.from) ?? 0;
+    if (inProgress >= MAX_REQUESTS_PER_SENDER) {
+      this.#dropped(`${request.type} from ${request.from}: too many requests in progress`);
+      this.send(request.from, "error", {
+        code: "busy",
+        message: `more than ${MAX_REQUESTS_PER_SENDER} requests in progress; slow down`,
+      }, request.id);
+      return;
+    }
+    this.#inProgress.set(request.from, inProgress + 1);
     this.#pruneReplies();
     const entry: { at: number; reply?: Envelope } = { at: Date.now() };
     this.#replies.set(key, entry);
-    handler(request).then(
+    handler(request).finally(() => {
+      const left = (this.#inProgress.get(request.from) ?? 1) - 1;
+      if (left === 0) this.#inProgress.delete(request.from);
+      else this.#inProgress.set(request.from, left);
+    }).then(
       (body) => ({ type: "reply", body }),
       (error) => {
         if (error instanceof ProtocolError) {
-          this.#log("warn", `bad ${request.type} from ${request.from}: ${error.message}`);
+          this.#dropped(`bad ${request.type} from ${request.from}: ${error.message}`);
           return { type: "error", body: { code: "bad-request", message: error.message } };
         }
         const code = typeof error?.code === "string" ? error.code : "internal";
@@ -325,7 +406,7 @@ export class Host {
         return { type: "error", body: { code, message: String(error?.message ?? error) } };
       },
     ).then(({ type, body }) => {
-      entry.reply = { type, from: this.address, id: 0, body };
+      entry.reply = { type, from: this.address, to: request.from, id: 0, body };
       return this.send(request.from, type, body, request.id);
     });
   }
@@ -374,4 +455,9 @@ export class Host {
     for (const pending of this.#pending.values()) pending.reject(new NetworkError("host closed"));
     await Promise.all([this.#sub, this.#pub].map(closeConnection));
   }
+}
+
+/** The id part of an address: the peer's public key in hex. */
+function idOf(address: Address): string {
+  return address.slice(address.indexOf(":") + 1);
 }

@@ -24,8 +24,10 @@ export function secshrnetArgs(): string[] {
 export interface ServerProcess {
   /** Its root directory. */
   readonly root: string;
-  /** The id it announced (server-id file). */
+  /** The id it announced (server-id file): its public key in hex. */
   readonly id: string;
+  /** The id as commands print it for people (its first 16 hex digits). */
+  readonly name: string;
   /** The OS process id. */
   readonly pid: number;
   /** Sends `signal`; waits for exit unless it is SIGSTOP/SIGCONT. */
@@ -153,15 +155,17 @@ async function spawnServer(root: string, env: Record<string, string>): Promise<S
   let running = true;
   child.status.then(() => running = false);
   const deadline = Date.now() + 20_000;
+  const isId = (text: string) => /^[0-9a-f]{64}$/.test(text);
   let id = "";
-  while (id === "" && Date.now() < deadline) {
+  while (!isId(id) && Date.now() < deadline) {
     id = await Deno.readTextFile(`${root}/server-id`).then((t) => t.trim(), () => "");
-    if (id === "") await new Promise((resolve) => setTimeout(resolve, 50));
+    if (!isId(id)) await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  if (id === "") throw new Error(`server in ${root} did not start`);
+  if (!isId(id)) throw new Error(`server in ${root} did not start`);
   const server: ServerProcess = {
     root,
     id,
+    name: id.slice(0, 16),
     get pid() {
       return child.pid;
     },

@@ -1,0 +1,62 @@
+/**
+ * Limits a server applies to what it does for others: here, how often a
+ * tag's access proof may fail, so that online guessing against a retrieval
+ * token is slow even for an attacker with many identities.
+ *
+ * @module
+ */
+
+/** Options of {@linkcode FailureLimiter}. */
+export interface FailureLimits {
+  /** Failures allowed in a burst; default 20. */
+  burst?: number;
+  /** Milliseconds to earn back one allowed failure; default 3000 (20 a minute). */
+  refillMs?: number;
+}
+
+/** Most keys tracked (the fullest buckets, i.e. the least suspicious, are dropped first). */
+const MAX_KEYS = 100_000;
+
+/**
+ * A token bucket of failures per key (a tag): each failure spends one token,
+ * tokens come back at a steady rate, and with none left every attempt is
+ * refused without being checked.
+ */
+export class FailureLimiter {
+  readonly #burst: number;
+  readonly #refillMs: number;
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(limits: FailureLimits = {}) {
+    this.#burst = limits.burst ?? 20;
+    this.#refillMs = limits.refillMs ?? 3000;
+  }
+
+  /** Milliseconds until `key` may be tried again; 0 when it may be now. */
+  waitMs(key: string, now = Date.now()): number {
+    const tokens = this.#tokens(key, now);
+    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) * this.#refillMs);
+  }
+
+  /** Records one failure of `key`. */
+  failed(key: string, now = Date.now()): void {
+    const tokens = this.#tokens(key, now);
+    this.#buckets.delete(key);
+    this.#buckets.set(key, { tokens: Math.max(0, tokens - 1), at: now });
+    if (this.#buckets.size > MAX_KEYS) this.#forgetFullest(now);
+  }
+
+  #tokens(key: string, now: number): number {
+    const bucket = this.#buckets.get(key);
+    if (bucket === undefined) return this.#burst;
+    return Math.min(this.#burst, bucket.tokens + (now - bucket.at) / this.#refillMs);
+  }
+
+  #forgetFullest(now: number): void {
+    for (const key of this.#buckets.keys()) {
+      if (this.#tokens(key, now) >= this.#burst) this.#buckets.delete(key);
+    }
+    // Still full of buckets in use: drop the oldest.
+    while (this.#buckets.size > MAX_KEYS) this.#buckets.delete(this.#buckets.keys().next().value!);
+  }
+}
