@@ -17,10 +17,13 @@ import { type AccessProof, StoreError } from "./store.ts";
 export const NONCE_LIFETIME_MS = 60_000;
 /** Most nonces outstanding at once (the oldest are dropped beyond it). */
 export const MAX_NONCES = 10_000;
+/** Most nonces outstanding for one client (its oldest is dropped beyond it). */
+export const MAX_NONCES_PER_CLIENT = 64;
 
 /** Nonces handed out and failed proofs counted, for one server. */
 export class ProofGate {
   readonly #nonces = new Map<string, { owner: Address; expires: number }>();
+  readonly #byOwner = new Map<Address, string[]>();
   readonly #failures: FailureLimiter;
   readonly #onFailure: (tag: string) => void;
 
@@ -36,8 +39,18 @@ export class ProofGate {
       if (entry.expires > now && this.#nonces.size < MAX_NONCES) break;
       this.#nonces.delete(key);
     }
+    // The client's own nonces, oldest first (some may be spent or dropped already).
+    const own = (this.#byOwner.get(owner) ?? []).filter((key) => this.#nonces.has(key));
+    if (own.length >= MAX_NONCES_PER_CLIENT) this.#nonces.delete(own.shift()!);
     const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
-    this.#nonces.set(toHex(nonce), { owner, expires: now + NONCE_LIFETIME_MS });
+    const key = toHex(nonce);
+    this.#nonces.set(key, { owner, expires: now + NONCE_LIFETIME_MS });
+    own.push(key);
+    this.#byOwner.set(owner, own);
+    for (const [client, keys] of this.#byOwner) {
+      if (this.#byOwner.size <= MAX_NONCES) break;
+      if (!keys.some((k) => this.#nonces.has(k))) this.#byOwner.delete(client);
+    }
     return nonce;
   }
 

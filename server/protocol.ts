@@ -27,6 +27,11 @@ export const DOWNLOAD_CHUNK = 256 * 1024;
 /** Largest upload chunk accepted (a fragment frame of a 1 MiB segment with k = 1). */
 export const MAX_UPLOAD_CHUNK = 2 ** 20 + 64;
 
+/** Uploads one client may have in progress at a server. */
+export const MAX_UPLOADS_PER_CLIENT = 16;
+/** Uploads a server runs at once, from all clients. */
+export const MAX_UPLOADS = 256;
+
 /** Entries per `list` reply. */
 export const LIST_PAGE = 200;
 
@@ -136,6 +141,16 @@ export function serveProtocol(
     if (upload.params.index < 1) {
       await upload.abort();
       throw new StoreError("bad-request", "index must be 1..255");
+    }
+    const ownUploads = [...uploads.values()].filter((u) => u.owner === request.from).length;
+    if (ownUploads >= MAX_UPLOADS_PER_CLIENT || uploads.size >= MAX_UPLOADS) {
+      await upload.abort();
+      throw new StoreError(
+        "busy",
+        ownUploads >= MAX_UPLOADS_PER_CLIENT
+          ? `this client already has ${ownUploads} uploads in progress here`
+          : `${uploads.size} uploads in progress here; try again later`,
+      );
     }
     uploads.set(upload.params.id, {
       upload,

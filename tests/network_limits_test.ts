@@ -1,13 +1,22 @@
 /**
- * Online password guessing: each server refuses a tag's access proofs for a
- * while once too many have failed, even a correct one, and other tags are
- * not affected.
+ * Limits against noisy or hostile clients on a live network. Online password
+ * guessing: each server refuses a tag's access proofs for a while once too
+ * many have failed, even a correct one, and other tags are not affected. A
+ * client opening uploads without end gets `busy`, and others still store.
  */
 
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { sameBytes } from "./objects.ts";
 import { prng } from "./prng.ts";
-import { closeSettled, getBytes, putBytes, withNetwork } from "./harness/client.ts";
+import {
+  closeSettled,
+  entries,
+  getBytes,
+  putBytes,
+  waitUntil,
+  withNetwork,
+} from "./harness/client.ts";
+import { MAX_UPLOADS_PER_CLIENT } from "../server/protocol.ts";
 import { Host, RemoteError } from "../core/net/host.ts";
 import { decodeHeader } from "../core/header.ts";
 import { randomBytes, toHex } from "../core/bytes.ts";
@@ -78,5 +87,54 @@ Deno.test("too many failed proofs for a tag: the tag is refused for a while, oth
     const unlocked = await getBytes(network, "/guess/target");
     assertEquals(unlocked.code, 0, unlocked.stderr);
     assert(sameBytes(unlocked.stdoutBytes, target));
+  });
+});
+
+Deno.test("a client opening uploads without end gets 'busy'; another client still stores", async () => {
+  await withNetwork(2, async (network) => {
+    const host = await Host.connect({
+      redisUrl: network.redis.url,
+      network: "secshrnet",
+      role: "client",
+    });
+    try {
+      const [server] = await host.servers();
+      const root = network.servers.find((s) => `server:${s.id}` === server)!.root;
+      const keys = await accessKeys(randomBytes(32));
+      const outcomes: string[] = [];
+      const uploads: string[] = [];
+      for (let i = 0; i < MAX_UPLOADS_PER_CLIENT + 4; i++) {
+        try {
+          const reply = await host.request(server, "put-begin", {
+            tag: `/flood/${i}`,
+            objectId: randomBytes(16),
+            index: 1,
+            accessKey: keys.publicKey,
+          });
+          uploads.push(reply.upload as string);
+          outcomes.push("open");
+        } catch (error) {
+          outcomes.push(error instanceof RemoteError ? error.code : String(error));
+        }
+      }
+      assertEquals(outcomes, [
+        ...Array(MAX_UPLOADS_PER_CLIENT).fill("open"),
+        ...Array(4).fill("busy"),
+      ]);
+      assertEquals((await entries(`${root}/uploads`)).length, MAX_UPLOADS_PER_CLIENT);
+      const data = prng(7302).bytes(40_000);
+      const put = await putBytes(network, "/flood/bystander", data, ["-k", "2"]);
+      assertEquals(put.code, 0, put.stderr);
+      const get = await getBytes(network, "/flood/bystander");
+      assert(sameBytes(get.stdoutBytes, data), get.stderr);
+      for (const upload of uploads) await host.request(server, "put-abort", { upload });
+      await waitUntil(
+        async () => (await entries(`${root}/uploads`)).length === 0,
+        20_000,
+        "uploads gone",
+      );
+    } finally {
+      await closeSettled(host);
+    }
   });
 });
