@@ -26,6 +26,9 @@ import { Identity, PeerKeys } from "./identity.ts";
 import { GarbagePacer } from "../memory.ts";
 import { redactUrl } from "./url.ts";
 import { closeConnection, withTimeout } from "./connection.ts";
+import { DropLog } from "./drop_log.ts";
+import { NetworkError, RemoteError } from "./errors.ts";
+import { startHeartbeat } from "./heartbeat.ts";
 
 /** How to reach Redis and which network to join. */
 export interface HostOptions {
@@ -45,27 +48,7 @@ export interface HostOptions {
   heartbeatSeconds?: number;
 }
 
-/** A reply of type `error` from a peer. */
-export class RemoteError extends Error {
-  /** The peer's error code, e.g. `forbidden`, `exists`, `not-found`. */
-  readonly code: string;
-  /** The peer that answered. */
-  readonly peer: Address;
-  constructor(peer: Address, code: string, message: string) {
-    super(message);
-    this.name = "RemoteError";
-    this.code = code;
-    this.peer = peer;
-  }
-}
-
-/** No usable answer from a peer in time, or Redis unreachable. */
-export class NetworkError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "NetworkError";
-  }
-}
+export { NetworkError, RemoteError };
 
 /** A request handler: returns the reply body, or throws a RemoteError-like `{code}` error. */
 export type Handler = (request: Envelope) => Promise<Record<string, unknown>>;
@@ -82,8 +65,12 @@ const REPLY_CACHE_LIMIT = 4096;
 const REPLY_CACHE_MS = 120_000;
 /** Requests one sender may have in progress at a host; more get a `busy` error. */
 export const MAX_REQUESTS_PER_SENDER = 16;
-/** Dropped-message warnings logged per minute (the rest are counted). */
-const DROP_WARNINGS_PER_MINUTE = 20;
+/**
+ * Bytes of received messages waiting for their MAC check beyond which new
+ * ones are dropped (pub/sub is at-most-once anyway; transfers resend), so a
+ * flood cannot grow a host's memory without bound.
+ */
+export const MAX_INBOUND_BACKLOG = 32 * 2 ** 20;
 
 /** One host's presence on the network. */
 export class Host {
@@ -105,9 +92,10 @@ export class Host {
   // Signing and checking MACs is asynchronous; these chains keep messages in order.
   #outbound: Promise<unknown> = Promise.resolve();
   #inbound: Promise<unknown> = Promise.resolve();
-  #drops = { windowStart: 0, logged: 0, suppressed: 0 };
+  #inboundBytes = 0;
+  readonly #drops: DropLog;
   #nextId = 1;
-  #heartbeat?: ReturnType<typeof setInterval>;
+  #stopHeartbeat = () => {};
   #closed = false;
 
   private constructor(pub: Redis, sub: Redis, options: HostOptions, identity: Identity) {
@@ -117,6 +105,7 @@ export class Host {
     this.#pub = pub;
     this.#sub = sub;
     this.#log = options.log ?? (() => {});
+    this.#drops = new DropLog(this.#log);
   }
 
   /** Connects to Redis and subscribes; throws a NetworkError naming the URL when it cannot. */
@@ -171,7 +160,12 @@ export class Host {
       host.#log("info", "redis subscriber ready");
       for (const listener of host.#reconnectListeners) listener();
     });
-    host.#startHeartbeat((options.heartbeatSeconds ?? 5) * 1000);
+    host.#stopHeartbeat = startHeartbeat(
+      { pub, sub },
+      host.channel(host.address),
+      (options.heartbeatSeconds ?? 5) * 1000,
+      host.#log,
+    );
     return host;
   }
 
@@ -304,10 +298,15 @@ export class Host {
       this.#dropped(`a ${message.type} message addressed to ${message.to}`);
       return;
     }
+    if (this.#inboundBytes + bytes.length > MAX_INBOUND_BACKLOG) {
+      this.#dropped(`${message.type} from ${message.from}: backlog of messages to check is full`);
+      return;
+    }
+    this.#inboundBytes += bytes.length;
     const checked = this.#inbound.then(async () => {
       const key = await this.#keys.macKey(idOf(message.from));
       return await crypto.subtle.verify("HMAC", key, macOf(bytes), macedPart(bytes));
-    });
+    }).finally(() => this.#inboundBytes -= bytes.length);
     this.#inbound = checked.catch(() => {});
     checked.then(
       (authentic) => authentic ? this.#dispatch(message) : Promise.reject(new Error("bad MAC")),
@@ -318,16 +317,7 @@ export class Host {
 
   /** Logs a dropped message, at most a few a minute (the rest are counted). */
   #dropped(what: string): void {
-    const now = Date.now();
-    const drops = this.#drops;
-    if (now - drops.windowStart > 60_000) {
-      if (drops.suppressed > 0) {
-        this.#log("warn", `dropped ${drops.suppressed} more messages in the last minute`);
-      }
-      this.#drops = { windowStart: now, logged: 0, suppressed: 0 };
-    }
-    if (this.#drops.logged++ < DROP_WARNINGS_PER_MINUTE) this.#log("warn", `dropped ${what}`);
-    else this.#drops.suppressed++;
+    this.#drops.dropped(what);
   }
 
   #dispatch(message: Envelope): void {
@@ -419,39 +409,11 @@ export class Host {
     }
   }
 
-  #startHeartbeat(intervalMs: number): void {
-    const own = this.channel(this.address);
-    let running = false;
-    this.#heartbeat = setInterval(async () => {
-      if (running || this.#closed) return;
-      running = true;
-      try {
-        if (this.#pub.status !== "ready" || this.#sub.status !== "ready") return;
-        const [, count] = await withTimeout(this.#pub.pubsub("NUMSUB", own), 3000) as [
-          string,
-          number,
-        ];
-        if (Number(count) === 0) {
-          this.#log("warn", "own channel lost its subscription; resubscribing");
-          await this.#sub.subscribe(own);
-        }
-        await withTimeout(this.#sub.ping(), 3000);
-      } catch (error) {
-        this.#log("warn", `heartbeat failed (${(error as Error).message}); reconnecting`);
-        this.#pub.disconnect(true);
-        this.#sub.disconnect(true);
-      } finally {
-        running = false;
-      }
-    }, intervalMs);
-    Deno.unrefTimer(Number(this.#heartbeat));
-  }
-
   /** Leaves the network: unsubscribes and closes both connections. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#heartbeat);
+    this.#stopHeartbeat();
     for (const pending of this.#pending.values()) pending.reject(new NetworkError("host closed"));
     await Promise.all([this.#sub, this.#pub].map(closeConnection));
   }
