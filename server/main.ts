@@ -7,6 +7,7 @@
  */
 
 import { toHex } from "../core/bytes.ts";
+import { NetworkUnavailableError } from "../core/errors.ts";
 import { Host, NetworkError } from "../core/net/host.ts";
 import type { Config } from "../cli/config.ts";
 import { openLog } from "./log.ts";
@@ -69,7 +70,9 @@ export async function runServer(
           log,
         });
       } catch (error) {
-        if (!(error instanceof NetworkError) || isPermanent(error)) throw error;
+        if (!(error instanceof NetworkError)) throw error;
+        // A deliberate error: the command prints its message alone, not as "unexpected".
+        if (isPermanent(error)) throw new NetworkUnavailableError(error.message);
         const wait = Math.min(attempt, 10);
         log("warn", `${error.message}; retrying in ${wait} s`);
         await new Promise((resolve) => setTimeout(resolve, wait * 1000));
