@@ -48,7 +48,7 @@ export interface TestNetwork {
   readonly env: Record<string, string>;
   /** `$HOME/.secshrnet/secshrnet.conf` when `config` was given: every server runs with `-c` it. */
   readonly configFile?: string;
-  /** Starts one more server (with extra `serve` arguments and environment). */
+  /** Starts one more server (with its own config file or environment if given). */
   addServer(options?: ServerOptions): Promise<ServerProcess>;
   /** Waits until exactly `count` servers are subscribed. */
   waitForServers(count: number): Promise<void>;
@@ -72,8 +72,8 @@ export interface NetworkOptions {
 
 /** Extra settings of one server. */
 export interface ServerOptions {
-  /** Arguments added to `serve -r ROOT` (e.g. `["-c", file]`). */
-  args?: string[];
+  /** Its config file (`serve -c`), instead of the network's `configFile`. */
+  configFile?: string;
   /** Environment over the network's. */
   env?: Record<string, string>;
 }
@@ -127,7 +127,6 @@ export async function startNetwork(
     await Deno.mkdir(`${dir}/.secshrnet`);
     await Deno.writeTextFile(configFile, options.config);
   }
-  const configArgs = configFile === undefined ? [] : ["-c", configFile];
   const list: ServerProcess[] = [];
   const network: TestNetwork = {
     redis,
@@ -139,7 +138,7 @@ export async function startNetwork(
       const server = await spawnServer(
         `${dir}/server-${list.length + 1}`,
         { ...env, ...serverOptions.env },
-        [...configArgs, ...serverOptions.args ?? []],
+        serverOptions.configFile ?? configFile,
       );
       list.push(server);
       return server;
@@ -180,11 +179,12 @@ async function subscribedServers(redis: RedisProcess): Promise<number> {
 async function spawnServer(
   root: string,
   env: Record<string, string>,
-  args: string[],
+  configFile: string | undefined,
 ): Promise<ServerProcess> {
+  const config = configFile === undefined ? [] : ["-c", configFile];
   const start = () =>
     new Deno.Command(Deno.execPath(), {
-      args: [...secshrnetArgs(), "serve", "-r", root, ...args],
+      args: [...secshrnetArgs(), "serve", "-r", root, ...config],
       env,
       stdin: "null",
       stdout: "null",
