@@ -13,7 +13,7 @@ import { closeConnection } from "../core/net/connection.ts";
 import { sameBytes } from "./objects.ts";
 import { prng } from "./prng.ts";
 import { freePort } from "./harness/redis.ts";
-import { type NetworkOptions, startNetwork, type TestNetwork } from "./harness/network.ts";
+import type { TestNetwork } from "./harness/network.ts";
 import {
   FAST,
   getBytes,
@@ -24,75 +24,15 @@ import {
   serversJson,
   workDir,
 } from "./harness/client.ts";
+import { clientsRefused, refused, withSecuredNetwork } from "./harness/secured.ts";
 
 /** The Redis password: characters a URL must escape, a space, a quote and non-ASCII. */
 const REDIS_PW = `p@ss:w/rd?#% é"x`;
 /** A wrong one, as distinctive, to check that it is not printed either. */
 const WRONG_PW = "n0t-the-redis-pw-4711";
 
-/** Starts a network with `options`, runs `test`, always stops it. */
-async function withSecuredNetwork(
-  servers: number,
-  options: NetworkOptions,
-  test: (network: TestNetwork) => Promise<void>,
-): Promise<void> {
-  const network = await startNetwork(servers, options);
-  try {
-    await test(network);
-  } finally {
-    await network.stop();
-  }
-}
-
-/**
- * Runs `secshrnet ARGS` with `env` and checks that it failed by itself (no
- * hang guard hit) with exit 1 and a line "secshrnet: cannot reach Redis ..."
- * or "secshrnet: Redis refused ..." holding `reason`, and nothing else for a
- * client command (a server also logs the same reason first). No secret of
- * `secrets` may appear. Returns stderr.
- */
-async function refused(
-  network: TestNetwork,
-  args: string[],
-  env: Record<string, string>,
-  reason: string,
-  secrets: string[] = [REDIS_PW, WRONG_PW],
-): Promise<string> {
-  const run = await runIsolated(network, args, {
-    env: { ...PW, ...env },
-    timeoutMs: 60_000,
-  });
-  const what = `${args.join(" ")}: ${run.stderr}`;
-  assert(!run.timedOut, `${args[0]} did not give up (endless retry?): ${what}`);
-  assertEquals(run.code, 1, what);
-  assertEquals(run.stdout, "", what);
-  const lines = run.stderr.trimEnd().split("\n");
-  const last = lines[lines.length - 1];
-  assert(/^secshrnet: (cannot reach Redis at |Redis refused)/.test(last), what);
-  assert(last.includes(reason), `expected ${reason}: ${what}`);
-  assert(!run.stderr.includes("unexpected error"), what);
-  if (args[0] === "serve") {
-    assert(lines.every((line) => line === last || line.includes(reason)), what);
-    assert(!run.stderr.includes("retrying"), what);
-  } else {
-    assertEquals(lines.length, 1, what);
-  }
-  for (const secret of secrets) assert(!run.stderr.includes(secret), `secret printed: ${what}`);
-  return run.stderr;
-}
-
-/** ls, servers, put and get: each refused with `reason`. */
-async function clientsRefused(
-  network: TestNetwork,
-  env: Record<string, string>,
-  reason: string,
-  configArgs: string[] = [],
-): Promise<void> {
-  const file = await inputFile(network, new Uint8Array(100));
-  const put = ["put", "/redis/no", file, ...FAST];
-  const commands = [["ls"], ["servers"], put, ["get", "/redis/no", "-"]];
-  for (const args of commands) await refused(network, [...args, ...configArgs], env, reason);
-}
+/** What no output may show. */
+const SECRETS = [REDIS_PW, WRONG_PW];
 
 Deno.test("requirepass: servers and clients get in with the password in the URL or in [redis] password", async () => {
   await withSecuredNetwork(2, {
@@ -143,22 +83,18 @@ Deno.test("requirepass: a missing or wrong password fails ls, servers, put, get 
     const port = network.redis.port;
     const none = { SECSHRNET_REDIS_URL: `redis://127.0.0.1:${port}` };
     const wrong = { SECSHRNET_REDIS_URL: `redis://:${WRONG_PW}@127.0.0.1:${port}` };
-    await clientsRefused(network, none, "NOAUTH");
-    await clientsRefused(network, wrong, "WRONGPASS");
+    await clientsRefused(network, none, "NOAUTH", SECRETS);
+    await clientsRefused(network, wrong, "WRONGPASS", SECRETS);
     const conf = `${await workDir(network)}/wrong.conf`;
     await Deno.writeTextFile(conf, `[redis]\nport = ${port}\npassword = "${WRONG_PW}"\n`);
-    await clientsRefused(network, { SECSHRNET_REDIS_URL: "" }, "WRONGPASS", ["-c", conf]);
+    const noUrl = { SECSHRNET_REDIS_URL: "" };
+    await clientsRefused(network, noUrl, "WRONGPASS", SECRETS, ["-c", conf]);
 
     // serve gives up at once (retrying cannot fix a password) and logs why.
     const root = `${network.dir}/refused-server`;
-    await refused(network, ["serve", "-r", root], none, "NOAUTH");
-    await refused(network, ["serve", "-r", root], wrong, "WRONGPASS");
-    await refused(
-      network,
-      ["serve", "-r", root, "-c", conf],
-      { SECSHRNET_REDIS_URL: "" },
-      "WRONGPASS",
-    );
+    await refused(network, ["serve", "-r", root], none, "NOAUTH", SECRETS);
+    await refused(network, ["serve", "-r", root], wrong, "WRONGPASS", SECRETS);
+    await refused(network, ["serve", "-r", root, "-c", conf], noUrl, "WRONGPASS", SECRETS);
     const log = await Deno.readTextFile(`${root}/secshrnetd.log`);
     assertEquals(log.trimEnd().split("\n").length, 3, log);
     assert(log.includes("cannot start: cannot reach Redis at redis://:***@127.0.0.1"), log);
@@ -271,7 +207,8 @@ Deno.test("ACL: one user limited to the network's channels runs servers and clie
 
     const port = network.redis.port;
     const secrets = Object.values(ACL_PW);
-    await refused(network, ["ls"], { SECSHRNET_REDIS_URL: `redis://127.0.0.1:${port}` }, "NOAUTH");
+    const noUser = { SECSHRNET_REDIS_URL: `redis://127.0.0.1:${port}` };
+    await refused(network, ["ls"], noUser, "NOAUTH", secrets);
     const conf = `${await workDir(network)}/other.conf`;
     await Deno.writeTextFile(conf, `[network]\nname = "other"\n`);
     const channels = "NOPERM this user has no permissions to access one of the channels";
