@@ -112,6 +112,7 @@ const ACL_PW: Record<string, string> = {
   "secshrnet-noinfo": "noinfo-pw-7",
   "secshrnet-nolist": "nolist-pw-7",
   "secshrnet-noping": "noping-pw-7",
+  "secshrnet-server-pinned": "pinned-pw-7",
 };
 /** What every user needs besides its channels (docs/REDIS.md). */
 const BASE = "+ping +info +pubsub|channels +pubsub|numsub";
@@ -304,5 +305,42 @@ Deno.test("ACL: a server user and a client user, each on its side of the bus, ru
         await closeConnection(redis);
       }
     }
+  });
+});
+
+Deno.test("ACL: a user per server, made with ACL SETUSER, pins a server to its own channel; another server id gets NOPERM", async () => {
+  const users: [string, string][] = [
+    ["secshrnet-server", SERVER_RULES],
+    ["secshrnet-client", CLIENT_RULES],
+  ];
+  await withAclNetwork(2, "secshrnet-server", users, async (network) => {
+    // The server's id is chosen first (its root's server-id file), then its user.
+    const id = "00112233445566aa";
+    const root = `${network.dir}/server-${network.servers.length + 1}`; // where addServer starts it
+    await Deno.mkdir(root);
+    await Deno.writeTextFile(`${root}/server-id`, `${id}\n`);
+    const user = "secshrnet-server-pinned";
+    const rules = [
+      ...`resetchannels -@all ${BASE}`.split(" "),
+      `(+subscribe &secshrnet:server:${id} &secshrnet:broadcast)`,
+      "(+publish &secshrnet:client:*)",
+    ];
+    const setUser = ["ACL", "SETUSER", user, "on", `>${ACL_PW[user]}`, ...rules];
+    assertEquals(await network.redis.command(...setUser), "OK");
+    const port = network.redis.port;
+    const pinned = { SECSHRNET_REDIS_URL: userUrl(port, user) };
+    const server = await network.addServer({ env: pinned });
+    assertEquals(server.id, id);
+    await network.waitForServers(3);
+    await roundTrip(network, { SECSHRNET_REDIS_URL: userUrl(port, "secshrnet-client") }, 3);
+
+    const channels = "NOPERM this user has no permissions to access one of the channels";
+    const other = `${network.dir}/other-server`;
+    await refused(network, ["serve", "-r", other], pinned, channels, Object.values(ACL_PW));
+    const otherId = (await Deno.readTextFile(`${other}/server-id`)).trim();
+    const denied = await aclLog(network);
+    assertEquals(denied.map((entry) => [entry.username, entry.object]), [
+      [user, `secshrnet:server:${otherId}`],
+    ]);
   });
 });
