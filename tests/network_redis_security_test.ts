@@ -114,14 +114,16 @@ const ACL_PW: Record<string, string> = {
   "secshrnet-noping": "noping-pw-7",
   "secshrnet-server-pinned": "pinned-pw-7",
 };
-/** What every user needs besides its channels (docs/REDIS.md). */
-const BASE = "+ping +info +pubsub|channels +pubsub|numsub";
+/** What every user needs besides its channels (docs/REDIS.md): heartbeat, ready check. */
+const BASE = "+ping +info +pubsub|numsub";
 /** The one-user ACL of docs/REDIS.md: the network's channels, nothing else. */
-const NETWORK_RULES = `resetchannels &secshrnet:* -@all +publish +subscribe ${BASE}`;
+const NETWORK_RULES =
+  `resetchannels &secshrnet:* -@all +publish +subscribe ${BASE} +pubsub|channels`;
 /** The per-role ACL of docs/REDIS.md: servers and clients each on their side of the bus. */
 const SERVER_RULES = `resetchannels -@all ${BASE} ` +
   "(+subscribe &secshrnet:server:* &secshrnet:broadcast) (+publish &secshrnet:client:*)";
-const CLIENT_RULES = `resetchannels -@all ${BASE} ` +
+/** Clients also list the servers (PUBSUB CHANNELS); servers never do. */
+const CLIENT_RULES = `resetchannels -@all ${BASE} +pubsub|channels ` +
   "(+subscribe &secshrnet:client:*) (+publish &secshrnet:server:*)";
 
 /** The redis:// URL of ACL user `name` on `port`. */
