@@ -7,6 +7,7 @@
  */
 
 import { Client } from "../core/client/session.ts";
+import { NetworkUnavailableError } from "../core/errors.ts";
 import { DEFAULT_MAX_LOG_N } from "../core/keys.ts";
 import { intFlag, type Parsed } from "./args.ts";
 import { type Config, loadConfig } from "./config.ts";
@@ -39,9 +40,24 @@ export async function withClient<T>(
   const client = await connect(config);
   try {
     return await task(client);
+  } catch (error) {
+    throw refusal(error);
   } finally {
     await client.close();
   }
+}
+
+/**
+ * A command Redis refused to the configured user (an ioredis ReplyError
+ * "NOPERM ...": the ACL lacks it) as a one-line NetworkUnavailableError;
+ * any other error unchanged.
+ */
+function refusal(error: unknown): unknown {
+  if (!(error instanceof Error && error.name === "ReplyError")) return error;
+  if (!/^NOPERM\b/.test(error.message)) return error;
+  return new NetworkUnavailableError(
+    `Redis refused a command: ${error.message}; the Redis user's ACL must allow it (docs/REDIS.md)`,
+  );
 }
 
 /** Reads the password for `tag` from --password-file, --password-fd, the environment or the terminal. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { NetworkUnavailableError } from "../core/errors.ts";
 import { Host, NetworkError } from "../core/net/host.ts";
 import { Identity } from "../core/net/identity.ts";
 import type { Config } from "../cli/config.ts";
@@ -83,7 +84,9 @@ export async function runServer(
           log,
         });
       } catch (error) {
-        if (!(error instanceof NetworkError) || isPermanent(error)) throw error;
+        if (!(error instanceof NetworkError)) throw error;
+        // A deliberate error: the command prints its message alone, not as "unexpected".
+        if (isPermanent(error)) throw new NetworkUnavailableError(error.message);
         const wait = Math.min(attempt, 10);
         log("warn", `${error.message}; retrying in ${wait} s`);
         await new Promise((resolve) => setTimeout(resolve, wait * 1000));

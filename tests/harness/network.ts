@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type RedisProcess, startRedis } from "./redis.ts";
+import { type RedisOptions, type RedisProcess, startRedis } from "./redis.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -48,14 +48,36 @@ export interface TestNetwork {
   readonly dir: string;
   /** Environment for client commands (SECSHRNET_REDIS_URL, HOME in the scratch dir). */
   readonly env: Record<string, string>;
-  /** Starts one more server. */
-  addServer(): Promise<ServerProcess>;
+  /** `$HOME/.secshrnet/secshrnet.conf` when `config` was given: every server runs with `-c` it. */
+  readonly configFile?: string;
+  /** Starts one more server (with its own config file or environment if given). */
+  addServer(options?: ServerOptions): Promise<ServerProcess>;
   /** Waits until exactly `count` servers are subscribed. */
   waitForServers(count: number): Promise<void>;
   /** Runs `secshrnet ARGS` as a client; resolves with exit code and output. */
   run(args: string[], options?: RunOptions): Promise<RunResult>;
   /** Stops every server and Redis and removes the scratch directory. */
   stop(): Promise<void>;
+}
+
+/** How to start the network. */
+export interface NetworkOptions {
+  /** Extra redis-server arguments (added after `redis.args`). */
+  redisArgs?: string[];
+  /** How to start redis-server: a password, an ACL file, TLS; `redis.url` carries `auth`. */
+  redis?: RedisOptions;
+  /** TOML text for `$HOME/.secshrnet/secshrnet.conf`: clients read it, servers get `-c` it. */
+  config?: string;
+  /** Environment for servers and clients over the defaults (e.g. another SECSHRNET_REDIS_URL). */
+  env?: Record<string, string>;
+}
+
+/** Extra settings of one server. */
+export interface ServerOptions {
+  /** Its config file (`serve -c`), instead of the network's `configFile`. */
+  configFile?: string;
+  /** Environment over the network's. */
+  env?: Record<string, string>;
 }
 
 /** Options of a client run. */
@@ -80,33 +102,57 @@ export interface RunResult {
 /** Starts Redis and `servers` servers; waits until all are online. */
 export async function startNetwork(
   servers: number,
-  options: { redisArgs?: string[] } = {},
+  options: NetworkOptions = {},
 ): Promise<TestNetwork> {
   const dir = await Deno.makeTempDir({ prefix: "secshrnet-test-" });
-  const redis = await startRedis({ args: options.redisArgs });
+  let redis: RedisProcess;
+  try {
+    const args = [...options.redis?.args ?? [], ...options.redisArgs ?? []];
+    redis = await startRedis({ ...options.redis, args });
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true });
+    throw error;
+  }
   // HOME points into the scratch directory (default roots and configs land there);
   // DENO_DIR keeps Deno's own cache where it was, so runs start fast and leave no trace.
   const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
-  const env = { SECSHRNET_REDIS_URL: redis.url, HOME: dir, DENO_DIR: denoDir, NO_COLOR: "1" };
+  const env = {
+    SECSHRNET_REDIS_URL: redis.url,
+    HOME: dir,
+    DENO_DIR: denoDir,
+    NO_COLOR: "1",
+    ...options.env,
+  };
+  let configFile: string | undefined;
+  if (options.config !== undefined) {
+    configFile = `${dir}/.secshrnet/secshrnet.conf`;
+    await Deno.mkdir(`${dir}/.secshrnet`);
+    await Deno.writeTextFile(configFile, options.config);
+  }
   const list: ServerProcess[] = [];
   const network: TestNetwork = {
     redis,
     servers: list,
     dir,
     env,
-    async addServer() {
-      const server = await spawnServer(`${dir}/server-${list.length + 1}`, env);
+    configFile,
+    async addServer(serverOptions = {}) {
+      const server = await spawnServer(
+        `${dir}/server-${list.length + 1}`,
+        { ...env, ...serverOptions.env },
+        serverOptions.configFile ?? configFile,
+      );
       list.push(server);
       return server;
     },
     async waitForServers(count) {
       const deadline = Date.now() + 20_000;
       while (Date.now() < deadline) {
-        if (await subscribedServers(redis.port) === count) return;
+        if (await subscribedServers(redis) === count) return;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       throw new Error(
-        `expected ${count} servers online, have ${await subscribedServers(redis.port)}`,
+        `expected ${count} servers online, have ${await subscribedServers(redis)}`,
       );
     },
     run: (args, runOptions = {}) => runClient(args, { ...env, ...runOptions.env }, runOptions),
@@ -126,26 +172,21 @@ export async function startNetwork(
   return network;
 }
 
-/** Number of servers subscribed on the default network, asked with redis-cli-free RESP over TCP. */
-async function subscribedServers(port: number): Promise<number> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    const command = "*3\r\n$6\r\nPUBSUB\r\n$8\r\nCHANNELS\r\n$18\r\nsecshrnet:server:*\r\n";
-    await conn.write(new TextEncoder().encode(command));
-    const buffer = new Uint8Array(65536);
-    const read = await conn.read(buffer);
-    const reply = new TextDecoder().decode(buffer.subarray(0, read ?? 0));
-    const match = /^\*(\d+)/.exec(reply);
-    return match ? Number(match[1]) : 0;
-  } finally {
-    conn.close();
-  }
+/** Number of servers subscribed on the default network, asked as the harness's Redis user. */
+async function subscribedServers(redis: RedisProcess): Promise<number> {
+  const channels = await redis.command("PUBSUB", "CHANNELS", "secshrnet:server:*");
+  return Array.isArray(channels) ? channels.length : 0;
 }
 
-async function spawnServer(root: string, env: Record<string, string>): Promise<ServerProcess> {
+async function spawnServer(
+  root: string,
+  env: Record<string, string>,
+  configFile: string | undefined,
+): Promise<ServerProcess> {
+  const config = configFile === undefined ? [] : ["-c", configFile];
   const start = () =>
     new Deno.Command(Deno.execPath(), {
-      args: [...secshrnetArgs(), "serve", "-r", root],
+      args: [...secshrnetArgs(), "serve", "-r", root, ...config],
       env,
       stdin: "null",
       stdout: "null",
