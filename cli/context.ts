@@ -19,8 +19,17 @@ export async function configFrom(parsed: Parsed): Promise<Config> {
   return await loadConfig(typeof path === "string" ? { path } : {});
 }
 
+/** The warning for a config that turns TLS certificate checks off; undefined when they are on. */
+export function insecureTlsWarning(config: Config): string | undefined {
+  if (config.redis.tls?.rejectUnauthorized !== false) return undefined;
+  return "TLS certificate checks are off (tls_reject_unauthorized = false): " +
+    "whoever sits between this host and Redis can read and change its traffic";
+}
+
 /** Connects to the network `config` names. */
 export async function connect(config: Config): Promise<Client> {
+  const insecure = insecureTlsWarning(config);
+  if (insecure !== undefined) console.error(`secshrnet: warning: ${insecure}`);
   const caFile = config.redis.tls?.caFile;
   return await Client.connect({
     redisUrl: config.redis.url,

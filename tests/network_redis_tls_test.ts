@@ -10,7 +10,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { sameBytes } from "./objects.ts";
 import { prng } from "./prng.ts";
-import { makeTestCertificates, type RedisTlsFiles } from "./harness/redis.ts";
+import { makeTestCertificates, type RedisTlsFiles, startRedis } from "./harness/redis.ts";
 import type { TestNetwork } from "./harness/network.ts";
 import {
   FAST,
@@ -112,6 +112,10 @@ Deno.test("TLS: rediss:// with ca_file carries put and get for servers and clien
     });
     assertEquals(unchecked.code, 0, unchecked.stderr);
     assert(unchecked.stdout.includes("on 4 of 4 servers"), unchecked.stdout);
+    assert(
+      /^secshrnet: warning: TLS certificate checks are off/m.test(unchecked.stderr),
+      `warns that certificates go unchecked: ${unchecked.stderr}`,
+    );
     assertEquals((await serversJson(network)).length, 4);
   });
 });
@@ -143,4 +147,30 @@ Deno.test("TLS: an untrusted certificate or one for another address fails ls, se
     assert(name.stderr.includes("127.0.0.2"), name.stderr);
     assert(name.stderr.includes("certificate's altnames"), name.stderr);
   }, true);
+});
+
+Deno.test("TLS: a Redis that asks for client certificates fails ls and serve at once, one line saying so", async () => {
+  await withTlsNetwork(0, async (network, certs) => {
+    const mutual = await startRedis({
+      tls: certs,
+      args: ["--requirepass", REDIS_PW, "--tls-auth-clients", "yes"],
+    });
+    try {
+      const conf = await writeConfig(
+        certs.dir,
+        "mutual.conf",
+        `[redis]\nurl = "rediss://:${REDIS_PW}@127.0.0.1:${mutual.port}"\nca_file = "ca.pem"\n`,
+      );
+      // Under Deno the alert can arrive after the handshake; it must still end the command.
+      for (let i = 0; i < 3; i++) {
+        await refused(network, ["ls", "-c", conf], NO_URL, "client certificate", [REDIS_PW]);
+      }
+      const root = `${network.dir}/mutual-server`;
+      await refused(network, ["serve", "-r", root, "-c", conf], NO_URL, "client certificate", [
+        REDIS_PW,
+      ]);
+    } finally {
+      await mutual.stop();
+    }
+  });
 });

@@ -8,6 +8,7 @@
 import { parse, positionals } from "../args.ts";
 import { defaultRoot, loadConfig } from "../config.ts";
 import { EXIT } from "../exit.ts";
+import { insecureTlsWarning } from "../context.ts";
 import { runServer } from "../../server/main.ts";
 import type { Command } from "./command.ts";
 
@@ -43,6 +44,8 @@ Example:
     const root = typeof parsed.values.root === "string" ? parsed.values.root : defaultRoot();
     const path = parsed.values.config;
     const config = await loadConfig(typeof path === "string" ? { path, root } : { root });
+    const insecure = insecureTlsWarning(config);
+    if (insecure !== undefined) console.error(`secshrnet: warning: ${insecure}`);
     const server = await runServer(root, config, parsed.values.verbose === true);
     const { promise: stopped, resolve } = Promise.withResolvers<void>();
     const stop = () => resolve();

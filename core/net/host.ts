@@ -93,6 +93,8 @@ export class Host {
   #outbound: Promise<unknown> = Promise.resolve();
   #inbound: Promise<unknown> = Promise.resolve();
   #inboundBytes = 0;
+  /** Why Redis last refused a publish (an ACL), if it did. */
+  #refusal?: string;
   readonly #drops: DropLog;
   #nextId = 1;
   #stopHeartbeat = () => {};
@@ -118,6 +120,7 @@ export class Host {
       connectTimeout: 5000,
       keepAlive: 10_000,
       maxRetriesPerRequest: 2,
+      disableClientInfo: true, // no CLIENT SETINFO: one command fewer for a Redis ACL to allow
       retryStrategy: (times) => connected ? Math.min(100 * times, 2000) : null,
       tls: options.redisUrl.startsWith("rediss:") || options.tls?.ca
         ? { ca: options.tls?.ca, rejectUnauthorized: options.tls?.rejectUnauthorized ?? true }
@@ -132,16 +135,29 @@ export class Host {
         if (connected) host.#log("warn", `redis ${name}: ${error.message}`);
       });
     }
+    // Any error or end while connecting is final. Under Deno, a TLS alert after the
+    // handshake (e.g. a client certificate required) leaves connect() pending forever.
+    const ended = new Promise<never>((_, reject) => {
+      for (const connection of [pub, sub]) {
+        connection.once("end", () => reject(new Error("connection closed")));
+        connection.once("error", reject);
+      }
+    });
+    ended.catch(() => {});
     try {
-      await Promise.all([pub.connect(), sub.connect()]);
+      await Promise.race([Promise.all([pub.connect(), sub.connect()]), ended]);
       const channels = [host.channel(host.address)];
       if (options.role === "server") channels.push(`${options.network}:broadcast`);
-      await sub.subscribe(...channels);
+      await Promise.race([sub.subscribe(...channels), ended]);
     } catch (error) {
       pub.disconnect();
       sub.disconnect();
       const reason = lastError || (error as Error).message;
-      throw new NetworkError(`cannot reach Redis at ${redactUrl(options.redisUrl)}: ${reason}`);
+      throw new NetworkError(
+        `cannot reach Redis at ${redactUrl(options.redisUrl)}: ${reason}${
+          connectHint(options.redisUrl, reason)
+        }`,
+      );
     }
     connected = true;
     // A plain Uint8Array view: decoded byte fields are then plain views too, never Buffers.
@@ -243,7 +259,11 @@ export class Host {
       const { receivers } = await link;
       return await receivers > 0;
     } catch (error) {
-      this.#log("debug", `send to ${to} failed: ${(error as Error).message}`);
+      const reason = (error as Error).message;
+      if (/NOPERM/.test(reason)) {
+        this.#refusal = reason;
+        this.#dropped(`a message to ${to}: ${reason}`);
+      } else this.#log("debug", `send to ${to} failed: ${reason}`);
       return false;
     }
   }
@@ -271,6 +291,11 @@ export class Host {
       for (let attempt = 0; attempt < attempts; attempt++) {
         options.signal?.throwIfAborted();
         await this.send(to, type, body, undefined, id);
+        if (this.#refusal !== undefined) {
+          throw new NetworkError(
+            `Redis refused to publish: ${this.#refusal} (the Redis user's ACL must allow it)`,
+          );
+        }
         let timer: ReturnType<typeof setTimeout> | undefined;
         const timeout = new Promise<"timeout">((resolve) => {
           timer = setTimeout(() => resolve("timeout"), timeoutMs);
@@ -422,4 +447,16 @@ export class Host {
 /** The id part of an address: the peer's public key in hex. */
 function idOf(address: Address): string {
   return address.slice(address.indexOf(":") + 1);
+}
+
+/** A hint for a connection failure whose cause is commonly misread; "" when none. */
+function connectHint(url: string, reason: string): string {
+  if (/CertificateRequired|certificate required/i.test(reason)) {
+    return " (Redis asks for a client certificate, which secshrnet does not send: " +
+      "set tls-auth-clients to no or optional there)";
+  }
+  if (url.startsWith("redis:") && /EPIPE|ECONNRESET|connection closed/.test(reason)) {
+    return " (if that port speaks TLS, use a rediss:// URL)";
+  }
+  return "";
 }
