@@ -89,6 +89,7 @@ export type RejectionReason =
   | "truncated"
   | "trailing-data"
   | "stream-error"
+  | "slow"
   | "duplicate-index"
   | "index-out-of-range";
 

@@ -44,6 +44,10 @@ export interface ShareSource {
 export interface OpenOptions extends UnlockOptions {
   /** How many distinct headers to try at most (each new salt costs one scrypt); default 3. */
   maxCandidates?: number;
+  /** How long a share may lag a segment's first frame before a spare replaces it; default 5 s. */
+  stragglerMs?: number;
+  /** How long a share may lag a segment's first frame at all; default 20 s. */
+  stallMs?: number;
 }
 
 /** An object being opened. */
@@ -122,7 +126,7 @@ export async function open(
     try {
       const unlocked = await unlock(group.bytes, { ...options, masterKeys });
       const prior = [...rejections, ...mismatched(group)];
-      const opened = await openUnlocked(unlocked, group.members, prior);
+      const opened = await openUnlocked(unlocked, group.members, prior, [], options);
       await cancelAll(valid.filter((g) => g !== group).flatMap((g) => g.members));
       return opened;
     } catch (error) {
@@ -222,6 +226,7 @@ export async function openUnlocked(
   members: readonly ShareSource[],
   priorRejections: readonly Rejection[] = [],
   spares: readonly SpareSource[] = [],
+  timing: Pick<OpenOptions, "stragglerMs" | "stallMs"> = {},
 ): Promise<OpenedObject> {
   const { header, headerBytes, keys } = unlocked;
   const rejections = [...priorRejections];
@@ -344,6 +349,8 @@ export async function openUnlocked(
     live,
     rejections,
     replenish: async (segment) => (await nextSpare(segment))?.live,
+    stragglerMs: timing.stragglerMs,
+    stallMs: timing.stallMs,
   });
   return { header, plaintext, rejections };
 }

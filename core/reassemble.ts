@@ -4,6 +4,11 @@
  * both layers opened. An index whose fragment is missing, forged, misplaced
  * or unreadable is rejected on the spot; reading goes on while k remain.
  *
+ * A share that lags behind the others cannot hold reading up for long (a
+ * server may trickle its data on purpose): once the first frame of a segment
+ * is in, a share still without its frame after `stragglerMs` is swapped for a
+ * spare when there is one, and rejected as slow after `stallMs` in any case.
+ *
  * @module
  */
 
@@ -40,7 +45,16 @@ export interface ReassembleInput {
    * verified) when fewer than k remain; `undefined` when there is none left.
    */
   readonly replenish?: (segment: number) => Promise<LiveShare | undefined>;
+  /** How long a share may lag the first frame of a segment before a spare replaces it; default 5 s. */
+  readonly stragglerMs?: number;
+  /** How long a share may lag the first frame of a segment at all; default 20 s. */
+  readonly stallMs?: number;
 }
+
+/** Default of {@linkcode ReassembleInput.stragglerMs}. */
+export const STRAGGLER_MS = 5000;
+/** Default of {@linkcode ReassembleInput.stallMs}. */
+export const STALL_MS = 20_000;
 
 type FrameResult =
   | { share: LiveShare; fragment: Uint8Array }
@@ -90,6 +104,62 @@ export function reassemble(input: ReassembleInput): ReadableStream<Uint8Array> {
     return fail("fragment-invalid", `fragment of segment ${segment} failed authentication`);
   };
 
+  const stragglerMs = input.stragglerMs ?? STRAGGLER_MS;
+  const stallMs = Math.max(stragglerMs, input.stallMs ?? STALL_MS);
+  /**
+   * This segment's frame from each of `pending`, by the straggler rule above;
+   * spares brought in for stragglers are added to `spares`.
+   */
+  const readFrames = async (
+    pending: LiveShare[],
+    length: number,
+    last: boolean,
+    spares: LiveShare[],
+  ): Promise<FrameResult[]> => {
+    const results: FrameResult[] = [];
+    const running = new Map<LiveShare, Promise<void>>();
+    for (const share of pending) {
+      const read = readFrame(share, length, last).then((result) => {
+        if (running.delete(share)) results.push(result);
+      });
+      running.set(share, read);
+    }
+    await Promise.race(running.values());
+    const firstAt = Date.now();
+    let swapped = false;
+    while (running.size > 0) {
+      const deadline = firstAt + (swapped ? stallMs : stragglerMs);
+      if (await finishedBefore(Promise.race(running.values()), deadline)) continue;
+      const slow = (share: LiveShare, detail: string): FrameResult => ({
+        share,
+        rejection: { index: share.index, reason: "slow", segment, detail },
+      });
+      if (!swapped) {
+        swapped = true;
+        for (const share of [...running.keys()]) {
+          const spare = await input.replenish?.(segment);
+          if (spare === undefined) break;
+          running.delete(share);
+          results.push(
+            slow(
+              share,
+              `segment ${segment} not in ${
+                stragglerMs / 1000
+              } s after the first; a spare took over`,
+            ),
+          );
+          spares.push(spare);
+        }
+        continue;
+      }
+      for (const share of [...running.keys()]) {
+        running.delete(share);
+        results.push(slow(share, `segment ${segment} not in ${stallMs / 1000} s after the first`));
+      }
+    }
+    return results;
+  };
+
   return new ReadableStream<Uint8Array>({
     pull: async (controller) => {
       const length = segmentLength(header, segment);
@@ -100,7 +170,8 @@ export function reassemble(input: ReassembleInput): ReadableStream<Uint8Array> {
       let pending = live;
       live = [];
       while (pending.length > 0) {
-        const results = await Promise.all(pending.map((share) => readFrame(share, length, last)));
+        const spares: LiveShare[] = [];
+        const results = await readFrames(pending, length, last, spares);
         for (const result of results) {
           if ("rejection" in result) {
             rejections.push(result.rejection);
@@ -110,8 +181,8 @@ export function reassemble(input: ReassembleInput): ReadableStream<Uint8Array> {
             live.push(result.share);
           }
         }
-        pending = [];
-        for (let missing = header.k - live.length; missing > 0; missing--) {
+        pending = spares;
+        for (let missing = header.k - live.length - pending.length; missing > 0; missing--) {
           const spare = await input.replenish?.(segment);
           if (spare === undefined) break;
           pending.push(spare);
@@ -173,4 +244,17 @@ async function checkEnds(live: LiveShare[], rejections: Rejection[], count: numb
 /** The message of an error, or its string form. */
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Whether `promise` settles before the time `deadline` (ms since the epoch). */
+async function finishedBefore(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -122,3 +122,77 @@ Deno.test("when spares run out the stream fails naming every rejected index", as
   assertEquals(error.rejections.map((r) => [r.index, r.segment]), [[1, 1], [3, 1]]);
   assertEquals(starts, [[3, 1]]);
 });
+
+/** A source for `index` whose stream delivers `segments` frames, then stalls until cancelled. */
+function stalling(object: MemoryObject, index: number, segments: number) {
+  let cancelled = false;
+  const body = concat(object.keyShares[index - 1], ...object.frames[index - 1].slice(0, segments));
+  const shares = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(body);
+    },
+    pull: () => new Promise<void>(() => {}), // never more, never an end
+    cancel() {
+      cancelled = true;
+    },
+  });
+  return {
+    source: { index, header: object.header, manifest: object.manifest, shares },
+    cancelled: () => cancelled,
+  };
+}
+
+Deno.test("a share that stalls mid-stream is swapped for a spare after the straggler time", async () => {
+  const data = prng(5011).bytes(5 * S + 3);
+  const object = await sealToMemory(data, { k: 3, n: 5 });
+  const starts: [number, number][] = [];
+  const unlocked = await unlock(object.header, { tag: TAG, password: PASSWORD });
+  const staller = stalling(object, 2, 2);
+  const members = [source(object, 1), staller.source, source(object, 3)];
+  const opened = await openUnlocked(unlocked, members, [], [spare(object, 4, starts)], {
+    stragglerMs: 50,
+    stallMs: 60_000,
+  });
+  assert(sameBytes(await new Response(opened.plaintext).bytes(), data));
+  assertEquals(starts, [[4, 2]]);
+  assertEquals(opened.rejections.map((r) => [r.index, r.reason, r.segment]), [[2, "slow", 2]]);
+  assert(staller.cancelled(), "the slow share's stream was cancelled");
+});
+
+Deno.test("with no spare, a stalled share is waited for until the stall time, then named", async () => {
+  const data = prng(5012).bytes(4 * S);
+  const object = await sealToMemory(data, { k: 2, n: 3 });
+  const unlocked = await unlock(object.header, { tag: TAG, password: PASSWORD });
+  const staller = stalling(object, 1, 1);
+  const opened = await openUnlocked(unlocked, [staller.source, source(object, 2)], [], [], {
+    stragglerMs: 20,
+    stallMs: 100,
+  });
+  const error = await assertRejects(() => new Response(opened.plaintext).bytes());
+  assert(error instanceof NotEnoughSharesError, String(error));
+  assertEquals(error.rejections.map((r) => [r.index, r.reason, r.segment]), [[1, "slow", 1]]);
+  assert(staller.cancelled(), "the slow share's stream was cancelled");
+});
+
+Deno.test("a share slower than the straggler time but within the stall time is still used when no spare is left", async () => {
+  const data = prng(5013).bytes(3 * S);
+  const object = await sealToMemory(data, { k: 2, n: 2 });
+  const unlocked = await unlock(object.header, { tag: TAG, password: PASSWORD });
+  const body = concat(object.keyShares[0], ...object.frames[0]);
+  let delivered = false;
+  const late = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (delivered) return controller.close();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      delivered = true;
+      controller.enqueue(body);
+    },
+  });
+  const members = [
+    { index: 1, header: object.header, manifest: object.manifest, shares: late },
+    source(object, 2),
+  ];
+  const opened = await openUnlocked(unlocked, members, [], [], { stragglerMs: 20, stallMs: 5000 });
+  assert(sameBytes(await new Response(opened.plaintext).bytes(), data));
+  assertEquals(opened.rejections, []);
+});
