@@ -38,6 +38,20 @@ export interface ServerProcess {
   readonly running: boolean;
 }
 
+/**
+ * How to start a server other than with `secshrnet serve`: through another
+ * entry script (e.g. tests/harness/liar.ts) taking `-r ROOT` like `serve`,
+ * with extra arguments and environment.
+ */
+export interface ServerOptions {
+  /** Absolute path of the entry script, run with the same `deno run` flags as `secshrnet`. */
+  script?: string;
+  /** Arguments after `-r ROOT`. */
+  args?: string[];
+  /** Extra environment. */
+  env?: Record<string, string>;
+}
+
 /** A network: Redis, servers, and the environment a client needs to reach it. */
 export interface TestNetwork {
   readonly redis: RedisProcess;
@@ -46,8 +60,8 @@ export interface TestNetwork {
   readonly dir: string;
   /** Environment for client commands (SECSHRNET_REDIS_URL, HOME in the scratch dir). */
   readonly env: Record<string, string>;
-  /** Starts one more server. */
-  addServer(): Promise<ServerProcess>;
+  /** Starts one more server (with `options`, else as the network's servers start). */
+  addServer(options?: ServerOptions): Promise<ServerProcess>;
   /** Waits until exactly `count` servers are subscribed. */
   waitForServers(count: number): Promise<void>;
   /** Runs `secshrnet ARGS` as a client; resolves with exit code and output. */
@@ -75,10 +89,10 @@ export interface RunResult {
   stdoutBytes: Uint8Array;
 }
 
-/** Starts Redis and `servers` servers; waits until all are online. */
+/** Starts Redis and `servers` servers (started with `options.server`); waits until all are online. */
 export async function startNetwork(
   servers: number,
-  options: { redisArgs?: string[] } = {},
+  options: { redisArgs?: string[]; server?: ServerOptions } = {},
 ): Promise<TestNetwork> {
   const dir = await Deno.makeTempDir({ prefix: "secshrnet-test-" });
   const redis = await startRedis({ args: options.redisArgs });
@@ -92,8 +106,8 @@ export async function startNetwork(
     servers: list,
     dir,
     env,
-    async addServer() {
-      const server = await spawnServer(`${dir}/server-${list.length + 1}`, env);
+    async addServer(serverOptions = options.server ?? {}) {
+      const server = await spawnServer(`${dir}/server-${list.length + 1}`, env, serverOptions);
       list.push(server);
       return server;
     },
@@ -140,11 +154,18 @@ async function subscribedServers(port: number): Promise<number> {
   }
 }
 
-async function spawnServer(root: string, env: Record<string, string>): Promise<ServerProcess> {
+async function spawnServer(
+  root: string,
+  env: Record<string, string>,
+  options: ServerOptions,
+): Promise<ServerProcess> {
+  const entry = options.script === undefined
+    ? [...secshrnetArgs(), "serve"]
+    : [...secshrnetArgs().slice(0, -1), options.script];
   const start = () =>
     new Deno.Command(Deno.execPath(), {
-      args: [...secshrnetArgs(), "serve", "-r", root],
-      env,
+      args: [...entry, "-r", root, ...options.args ?? []],
+      env: { ...env, ...options.env },
       stdin: "null",
       stdout: "null",
       stderr: "null",
