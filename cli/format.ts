@@ -5,6 +5,8 @@
  * @module
  */
 
+import { displayName } from "../core/net/envelope.ts";
+
 /** `bytes` as "912 B", "1.5 KiB", "12.0 MiB", "3.21 GiB". */
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -34,7 +36,7 @@ export function table(header: string[], rows: string[][]): string {
 
 /** A server address shortened for people: the first 16 hex digits of its id ("server:3f9a…" → "3f9a…"). */
 export function serverName(address: string): string {
-  return address.replace(/^server:/, "").slice(0, 16);
+  return displayName(address);
 }
 
 /** Prints `value` as JSON on stdout. */

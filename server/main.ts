@@ -24,6 +24,19 @@ export interface RunningServer {
 }
 
 /**
+ * Hooks of {@linkcode runServer} for tests (tests/harness/liar.ts runs the
+ * real server as an adversary through them). Production callers pass none.
+ */
+export interface ServerHooks {
+  /**
+   * Called once connected, before the protocol handlers are registered: the
+   * host returned (e.g. a wrapper around `host`) is the one they register on
+   * and send through. `store` is the server's store.
+   */
+  wrapHost?: (host: Host, store: Store) => Host;
+}
+
+/**
  * Reads the server's key pair from the root, creating one on first start, and
  * writes its id (the public key) next to it.
  */
@@ -58,11 +71,15 @@ function isPermanent(error: Error): boolean {
   );
 }
 
-/** Starts a server under `root` with `config`; waits for Redis while it is unreachable. */
+/**
+ * Starts a server under `root` with `config`; waits for Redis while it is
+ * unreachable. `hooks` are for tests only.
+ */
 export async function runServer(
   root: string,
   config: Config,
   verbose = false,
+  hooks: ServerHooks = {},
 ): Promise<RunningServer> {
   const paths = new RootPaths(root);
   await makePrivateDir(paths.root);
@@ -92,7 +109,8 @@ export async function runServer(
         await new Promise((resolve) => setTimeout(resolve, wait * 1000));
       }
     }
-    const stopProtocol = serveProtocol(host, store, { serverId: identity.id, log });
+    const served = hooks.wrapHost?.(host, store) ?? host;
+    const stopProtocol = serveProtocol(served, store, { serverId: identity.id, log });
     const { objects, bytes } = store.stats;
     log(
       "info",

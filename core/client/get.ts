@@ -1,32 +1,23 @@
 /**
- * `get`: find the newest object of a tag that at least k servers hold, derive
- * its keys from the password, download every holder's share with flow
- * control, and stream the plaintext through the opener, which checks each
- * fragment and names any server whose share is bad.
+ * `get`: find the newest object of a tag that at least k servers hold and
+ * retrieve it (`retrieve.ts`). When it does not open (forged headers can make
+ * a newer object seem to exist), older candidates are tried. Servers that
+ * answered but hold no share of the object retrieved are named too.
  *
  * @module
  */
 
-import {
-  NotEnoughSharesError,
-  NotFoundError,
-  type Rejection,
-  WrongPasswordError,
-} from "../errors.ts";
-import type { ObjectHeader } from "../header.ts";
-import type { Address } from "../net/envelope.ts";
-import { bytesField, uintField } from "../net/fields.ts";
-import { RemoteError } from "../net/host.ts";
-import { openUnlocked, type ShareSource, type SpareSource } from "../open.ts";
-import { frameOffset } from "../header.ts";
-import { unlock } from "../unlock.ts";
-import { accessKeys } from "../access.ts";
-import { viewTag } from "./heads.ts";
+import { NotEnoughSharesError, NotFoundError, WrongPasswordError } from "../errors.ts";
+import { displayName } from "../net/envelope.ts";
+import { type ObjectView, type TagView, viewTag } from "./heads.ts";
 import { encodeTag } from "../tag.ts";
 import { type Client, type PasswordInput, resolvePassword } from "./session.ts";
+import { type Retrieval, retrieveObject, type ServerRejection } from "./retrieve.ts";
 
-/** Bytes all of one client's downloads may have in flight together. */
-export const DOWNLOAD_BUDGET = 4 * 2 ** 20;
+export { DOWNLOAD_BUDGET, type Retrieval, type ServerRejection } from "./retrieve.ts";
+
+/** Objects tried at most, newest first (each with a new salt costs one scrypt). */
+export const MAX_CANDIDATES = 3;
 
 /** What `get` needs. */
 export interface GetOptions {
@@ -36,25 +27,8 @@ export interface GetOptions {
   maxLogN?: number;
   /** scrypt progress, 0..1. */
   onKdfProgress?: (fraction: number) => void;
-}
-
-/** A server that was not used, and why. */
-export interface ServerRejection {
-  server: Address;
-  index?: number;
-  reason: string;
-}
-
-/** An object being retrieved. */
-export interface Retrieval {
-  /** The header of the object chosen. */
-  header: ObjectHeader;
-  /** The plaintext; it fails with a typed error if fewer than k shares survive. */
-  plaintext: ReadableStream<Uint8Array>;
-  /** Servers read from (k, plus any spare that had to step in). */
-  sources: { server: Address; index: number }[];
-  /** Servers not used and why; complete once `plaintext` has ended. */
-  rejected(): ServerRejection[];
+  /** How long a share may lag the others before it is given up; default 20 s. */
+  stallMs?: number;
 }
 
 /** Starts retrieving `options.tag`; throws NotFoundError, NotEnoughSharesError or WrongPasswordError. */
@@ -70,135 +44,77 @@ export async function get(client: Client, options: GetOptions): Promise<Retrieva
       } not found on any of ${online.length} servers${unanswered}`,
     );
   }
-  const object = view.objects.find((o) => o.holders.length >= o.header.k);
-  if (object === undefined) {
+  const candidates = view.objects.filter((o) => o.holders.length >= o.header.k)
+    .slice(0, MAX_CANDIDATES);
+  if (candidates.length === 0) {
     const newest = view.objects[0];
-    const names = newest.holders.map((h) => h.server).join(", ");
+    const names = newest.holders.map((h) => displayName(h.server)).join(", ");
     throw new NotEnoughSharesError(newest.header.k, newest.holders.length, [])
       .withDetail(`servers ${names}`);
   }
-  const unlocked = await unlock(object.headerBytes, {
-    tag: options.tag,
-    password: await resolvePassword(options.password),
-    maxLogN: options.maxLogN,
-    onKdfProgress: options.onKdfProgress,
-  });
-  const rejected: ServerRejection[] = view.failed.map((f) => ({
-    server: f.server,
-    reason: f.error,
-  }));
-  // Read from k holders, the data indices first (no decoding needed); the
-  // others are spares, started only where a share in use fails. All downloads
-  // together keep at most DOWNLOAD_BUDGET in flight toward this client, far
-  // below Redis' limits for one subscriber (8 MB for 60 s, 32 MB).
-  const { k } = object.header;
-  const holders = [...object.holders].sort((a, b) => a.index - b.index);
-  const window = Math.max(64 * 1024, Math.floor(DOWNLOAD_BUDGET / (k + 1)));
-  const chunk = Math.min(256 * 1024, Math.max(16 * 1024, Math.floor(window / 4)));
-  const serverOf = new Map<number, Address>();
-  const used: { server: Address; index: number }[] = [];
-  const access = await accessKeys(unlocked.keys.retrievalToken);
-  const begin = async (server: Address, index: number, offset: number) => {
-    const { objectId } = object.header;
-    const { id, incoming } = client.download(server);
+  const password = await resolvePassword(options.password);
+  const masterKeys = new Map<string, Promise<Uint8Array>>();
+  const unopened: ServerRejection[] = [];
+  let failure: unknown;
+  for (const object of candidates) {
     try {
-      const reply = await client.request(server, "get-begin", {
-        tag: options.tag,
-        objectId,
-        download: id,
-        ...await client.prove(server, access, "get", objectId, options.tag),
-        offset,
-        window,
-        chunk,
-      });
-      if (uintField(reply, "index", 255) !== index) {
-        throw new Error(`answered for index ${reply.index}, not ${index}`);
-      }
-      incoming.setSize(uintField(reply, "size"));
-      serverOf.set(index, server);
-      used.push({ server, index });
+      const retrieval = await retrieveObject(client, object, { ...options, password, masterKeys });
+      const before = [
+        ...view.failed.map((f) => ({ server: f.server, reason: f.error })),
+        ...unopened,
+      ];
+      const absent = absentServers(view, object, before);
       return {
-        manifest: bytesField(reply, "manifest", undefined, 16384).slice(),
-        keyShare: bytesField(reply, "keyShare", 33).slice(),
-        frames: incoming.stream,
+        ...retrieval,
+        rejected: () => [...before, ...absent, ...retrieval.rejected()],
       };
     } catch (error) {
-      incoming.abort();
-      throw error;
-    }
-  };
-  const sources: ShareSource[] = [];
-  let forbidden = 0;
-  await Promise.all(
-    holders.slice(0, k).map(async ({ server, index }) => {
-      try {
-        const started = await begin(server, index, 0);
-        sources.push({
-          index,
-          header: object.headerBytes,
-          manifest: started.manifest,
-          shares: started.frames,
-        });
-      } catch (error) {
-        if (error instanceof RemoteError && error.code === "forbidden") forbidden++;
-        rejected.push({ server, index, reason: (error as Error).message });
+      if (!(error instanceof WrongPasswordError || error instanceof NotEnoughSharesError)) {
+        throw error;
       }
-    }),
-  );
-  if (forbidden > 0 && forbidden === Math.min(k, holders.length)) {
-    throw new WrongPasswordError();
+      // Not enough shares says more than a wrong password when both happen.
+      if (!(failure instanceof NotEnoughSharesError)) failure = error;
+      for (const { server, index } of object.holders) {
+        unopened.push({
+          server,
+          index,
+          reason: `claims an object that does not open: ${error.message}`,
+        });
+      }
+    }
   }
-  const spares: SpareSource[] = holders.slice(k).map(({ server, index }) => ({
-    index,
-    start: (segment) => begin(server, index, frameOffset(object.header, segment)),
-  }));
-  sources.sort((a, b) => a.index - b.index);
-  /** A NotEnoughSharesError restated with the servers behind each index. */
-  const nameServers = (error: unknown) =>
-    error instanceof NotEnoughSharesError
-      ? error.withDetail(
-        [...rejected, ...error.rejections.map(toServer)].map((r) => `${r.server}: ${r.reason}`)
-          .join("; "),
-      )
-      : error;
-  const toServer = (r: Rejection): ServerRejection => ({
-    server: serverOf.get(r.index) ?? "server:unknown" as Address,
-    index: r.index,
-    reason: r.detail,
-  });
-  try {
-    const opened = await openUnlocked(unlocked, sources, [], spares);
-    return {
-      header: opened.header,
-      plaintext: namingServers(opened.plaintext, nameServers),
-      sources: used,
-      rejected: () => [...rejected, ...opened.rejections.map(toServer)],
-    };
-  } catch (error) {
-    await Promise.all(sources.map((s) => s.shares.locked ? undefined : s.shares.cancel()));
-    throw nameServers(error);
-  }
+  throw failure;
 }
 
 /**
- * `plaintext`, but an error it fails with passes through `rename` first (so a
- * shortage of shares found while streaming names servers, not indices).
+ * Servers that answered `head` but hold no share of `object` (and are not
+ * named in `named` already), each with what it holds instead.
  */
-function namingServers(
-  plaintext: ReadableStream<Uint8Array>,
-  rename: (error: unknown) => unknown,
-): ReadableStream<Uint8Array> {
-  const reader = plaintext.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { value, done } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } catch (error) {
-        controller.error(rename(error));
-      }
-    },
-    cancel: (reason) => reader.cancel(reason),
-  }, { highWaterMark: 0 });
+function absentServers(
+  view: TagView,
+  object: ObjectView,
+  named: ServerRejection[],
+): ServerRejection[] {
+  const skip = new Set([...object.holders.map((h) => h.server), ...named.map((r) => r.server)]);
+  const held = new Set(object.holders.map((h) => h.index));
+  const missing = Array.from({ length: object.header.n }, (_, i) => i + 1)
+    .filter((index) => !held.has(index));
+  const absent: ServerRejection[] = [];
+  for (const server of view.answered) {
+    if (skip.has(server)) continue;
+    const invalid = view.invalid.find((f) => f.server === server);
+    const others = view.objects.filter((o) =>
+      o !== object && o.holders.some((h) => h.server === server)
+    );
+    if (invalid !== undefined) absent.push({ server, reason: invalid.error });
+    else if (others.some((o) => o.header.created > object.header.created)) {
+      absent.push({ server, reason: "claims a newer object that fewer than k servers hold" });
+    } else if (others.length > 0) {
+      absent.push({ server, reason: "holds only an older object of the tag" });
+    } else if (missing.length > 0) {
+      // Only while some share is missing: a server added after the put holds none either.
+      absent.push({ server, reason: `holds no share (indices ${missing.join(", ")} missing)` });
+    }
+  }
+  return absent;
 }

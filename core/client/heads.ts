@@ -31,6 +31,8 @@ export interface TagView {
   readonly answered: Address[];
   /** Servers that did not answer, with the reason. */
   readonly failed: { server: Address; error: string }[];
+  /** Servers that answered with a header that does not parse or is of another tag. */
+  readonly invalid: { server: Address; error: string }[];
 }
 
 /** Asks every server in `servers` what it holds of `tag`. */
@@ -38,6 +40,7 @@ export async function viewTag(client: Client, servers: Address[], tag: string): 
   const objects = new Map<string, ObjectView>();
   const answered: Address[] = [];
   const failed: { server: Address; error: string }[] = [];
+  const invalid: { server: Address; error: string }[] = [];
   await Promise.all(servers.map(async (server) => {
     try {
       const reply = await client.request(server, "head", { tag });
@@ -57,9 +60,13 @@ export async function viewTag(client: Client, servers: Address[], tag: string): 
           try {
             header = decodeHeader(headerBytes);
           } catch {
-            return; // A server holding garbage: nothing to use.
+            invalid.push({ server, error: "answered head with a header that does not parse" });
+            return;
           }
-          if (header.tag !== tag) return;
+          if (header.tag !== tag) {
+            invalid.push({ server, error: "answered head with an object of another tag" });
+            return;
+          }
           view = { headerBytes, header, holders: [], newestOn: [] };
           objects.set(key, view);
         }
@@ -71,5 +78,5 @@ export async function viewTag(client: Client, servers: Address[], tag: string): 
     }
   }));
   const sorted = [...objects.values()].sort((a, b) => b.header.created - a.header.created);
-  return { objects: sorted, answered, failed };
+  return { objects: sorted, answered, failed, invalid };
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Address } from "../net/envelope.ts";
+import { type Address, displayName } from "../net/envelope.ts";
 import type { Host } from "../net/host.ts";
 import { InOrderReceiver } from "../net/transfer.ts";
 
@@ -56,9 +56,9 @@ export class IncomingShare {
           if (await arrived) continue;
           offline = await host.isOnline(server) ? 0 : offline + 1;
           const failure = offline >= 2
-            ? `${server} left the network`
+            ? `${displayName(server)} left the network`
             : Date.now() - since >= idleTimeoutMs
-            ? `${server} sent nothing for ${idleTimeoutMs / 1000} s`
+            ? `${displayName(server)} sent nothing for ${idleTimeoutMs / 1000} s`
             : undefined;
           if (failure !== undefined) {
             controller.error(new Error(failure));

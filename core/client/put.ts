@@ -14,7 +14,7 @@ import {
   UsageError,
   WrongPasswordError,
 } from "../errors.ts";
-import type { Address } from "../net/envelope.ts";
+import { type Address, displayName } from "../net/envelope.ts";
 import { RemoteError } from "../net/host.ts";
 import { seal } from "../seal.ts";
 import { unlock } from "../unlock.ts";
@@ -95,7 +95,7 @@ export async function put(
     .slice(0, n);
   const answering = chosen.filter((s) => !silent.has(s)).length;
   if (answering < k) {
-    const lost = view.failed.map((f) => `${f.server} (${f.error})`).join(", ");
+    const lost = view.failed.map((f) => `${displayName(f.server)} (${f.error})`).join(", ");
     throw new NetworkUnavailableError(
       `k=${k} servers are needed but only ${answering} answered; ${lost}`,
     );
@@ -259,7 +259,7 @@ function failure(outcomes: ServerOutcome[], k: number, what: string): Error {
     );
   }
   const good = outcomes.length - failed.length;
-  const reasons = failed.map((o) => `${o.server}: ${o.error}`).join("; ");
+  const reasons = failed.map((o) => `${displayName(o.server)}: ${o.error}`).join("; ");
   return new NotStoredError(
     `only ${good} of the ${k} servers needed ${what}; nothing new is recoverable (${reasons})`,
   );

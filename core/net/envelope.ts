@@ -56,6 +56,15 @@ export class ProtocolError extends Error {
 const ADDRESS = /^(server|client):[0-9a-f]{64}$/;
 const TYPE = /^[a-z][a-z-]{0,31}$/;
 
+/**
+ * A host as people see it in messages: the first 16 hex digits of its id
+ * (`server:3f9a…` → `3f9a…`); anything else unchanged.
+ */
+export function displayName(address: string): string {
+  const match = /^(?:server|client):([0-9a-f]{16})[0-9a-f]*$/.exec(address);
+  return match === null ? address : match[1];
+}
+
 /** Whether `value` is a well-formed host address. */
 export function isAddress(value: unknown): value is Address {
   return typeof value === "string" && ADDRESS.test(value);

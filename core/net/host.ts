@@ -15,6 +15,7 @@ import { Buffer } from "node:buffer";
 import {
   type Address,
   decodeEnvelope,
+  displayName,
   encodeEnvelope,
   type Envelope,
   isAddress,
@@ -303,7 +304,7 @@ export class Host {
         const result = await Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
         if (result !== "timeout") return result;
       }
-      throw new NetworkError(`no reply from ${to} to ${type}`);
+      throw new NetworkError(`no reply from ${displayName(to)} to ${type}`);
     } finally {
       this.#pending.delete(id);
     }

@@ -40,6 +40,11 @@ export interface ServerProcess {
   readonly running: boolean;
 }
 
+/**
+ * How to start a server other than with `secshrnet serve`: through another
+ * entry script (e.g. tests/harness/liar.ts) taking `-r ROOT` like `serve`,
+ * with extra arguments and environment.
+ */
 /** A network: Redis, servers, and the environment a client needs to reach it. */
 export interface TestNetwork {
   readonly redis: RedisProcess;
@@ -50,7 +55,7 @@ export interface TestNetwork {
   readonly env: Record<string, string>;
   /** `$HOME/.secshrnet/secshrnet.conf` when `config` was given: every server runs with `-c` it. */
   readonly configFile?: string;
-  /** Starts one more server (with its own config file or environment if given). */
+  /** Starts one more server (with `options`, else as the network's servers start). */
   addServer(options?: ServerOptions): Promise<ServerProcess>;
   /** Waits until exactly `count` servers are subscribed. */
   waitForServers(count: number): Promise<void>;
@@ -70,6 +75,8 @@ export interface NetworkOptions {
   config?: string;
   /** Environment for servers and clients over the defaults (e.g. another SECSHRNET_REDIS_URL). */
   env?: Record<string, string>;
+  /** How every server starts unless `addServer` is given options. */
+  server?: ServerOptions;
 }
 
 /** Extra settings of one server. */
@@ -78,6 +85,10 @@ export interface ServerOptions {
   configFile?: string;
   /** Environment over the network's. */
   env?: Record<string, string>;
+  /** Absolute path of another entry script, run with the same `deno run` flags as `secshrnet`. */
+  script?: string;
+  /** Arguments after `-r ROOT` (and `-c FILE`). */
+  args?: string[];
 }
 
 /** Options of a client run. */
@@ -99,7 +110,7 @@ export interface RunResult {
   stdoutBytes: Uint8Array;
 }
 
-/** Starts Redis and `servers` servers; waits until all are online. */
+/** Starts Redis and `servers` servers (started with `options.server`); waits until all are online. */
 export async function startNetwork(
   servers: number,
   options: NetworkOptions = {},
@@ -136,12 +147,11 @@ export async function startNetwork(
     dir,
     env,
     configFile,
-    async addServer(serverOptions = {}) {
-      const server = await spawnServer(
-        `${dir}/server-${list.length + 1}`,
-        { ...env, ...serverOptions.env },
-        serverOptions.configFile ?? configFile,
-      );
+    async addServer(serverOptions = options.server ?? {}) {
+      const server = await spawnServer(`${dir}/server-${list.length + 1}`, env, {
+        ...serverOptions,
+        configFile: serverOptions.configFile ?? configFile,
+      });
       list.push(server);
       return server;
     },
@@ -181,13 +191,16 @@ async function subscribedServers(redis: RedisProcess): Promise<number> {
 async function spawnServer(
   root: string,
   env: Record<string, string>,
-  configFile: string | undefined,
+  options: ServerOptions,
 ): Promise<ServerProcess> {
-  const config = configFile === undefined ? [] : ["-c", configFile];
+  const config = options.configFile === undefined ? [] : ["-c", options.configFile];
+  const entry = options.script === undefined
+    ? [...secshrnetArgs(), "serve"]
+    : [...secshrnetArgs().slice(0, -1), options.script];
   const start = () =>
     new Deno.Command(Deno.execPath(), {
-      args: [...secshrnetArgs(), "serve", "-r", root, ...config],
-      env,
+      args: [...entry, "-r", root, ...config, ...options.args ?? []],
+      env: { ...env, ...options.env },
       stdin: "null",
       stdout: "null",
       stderr: "null",

@@ -1,0 +1,188 @@
+/**
+ * Retrieval of one object: derive its keys from the password, start k
+ * holders' shares (the data indices first, so no decoding is needed when all
+ * are sound), keep the others as spares, and stream the plaintext through the
+ * opener, naming the server behind every rejected share.
+ *
+ * @module
+ */
+
+import { NotEnoughSharesError, type Rejection, WrongPasswordError } from "../errors.ts";
+import type { ObjectHeader } from "../header.ts";
+import { frameOffset } from "../header.ts";
+import { type Address, displayName } from "../net/envelope.ts";
+import { bytesField, uintField } from "../net/fields.ts";
+import { RemoteError } from "../net/host.ts";
+import { openUnlocked, type ShareSource, type SpareSource } from "../open.ts";
+import { unlock } from "../unlock.ts";
+import { accessKeys } from "../access.ts";
+import type { ObjectView } from "./heads.ts";
+import type { Client } from "./session.ts";
+
+/** Bytes all of one client's downloads may have in flight together. */
+export const DOWNLOAD_BUDGET = 4 * 2 ** 20;
+
+/** A server that was not used, and why. */
+export interface ServerRejection {
+  server: Address;
+  index?: number;
+  reason: string;
+}
+
+/** An object being retrieved. */
+export interface Retrieval {
+  /** The header of the object chosen. */
+  header: ObjectHeader;
+  /** The plaintext; it fails with a typed error if fewer than k shares survive. */
+  plaintext: ReadableStream<Uint8Array>;
+  /** Servers read from (k, plus any spare that had to step in). */
+  sources: { server: Address; index: number }[];
+  /** Servers not used and why; complete once `plaintext` has ended. */
+  rejected(): ServerRejection[];
+}
+
+/** What {@linkcode retrieveObject} needs besides the object. */
+export interface RetrieveOptions {
+  tag: string;
+  password: string;
+  /** Master keys derived so far, by KDF parameters (shared between candidates). */
+  masterKeys?: Map<string, Promise<Uint8Array>>;
+  /** Highest scrypt work factor accepted. */
+  maxLogN?: number;
+  /** scrypt progress, 0..1. */
+  onKdfProgress?: (fraction: number) => void;
+  /** How long a share may lag the others before it is given up; default 20 s. */
+  stallMs?: number;
+}
+
+/** Starts retrieving `object`; throws WrongPasswordError or NotEnoughSharesError (naming servers). */
+export async function retrieveObject(
+  client: Client,
+  object: ObjectView,
+  options: RetrieveOptions,
+): Promise<Retrieval> {
+  const unlocked = await unlock(object.headerBytes, {
+    tag: options.tag,
+    password: options.password,
+    masterKeys: options.masterKeys,
+    maxLogN: options.maxLogN,
+    onKdfProgress: options.onKdfProgress,
+  });
+  const rejected: ServerRejection[] = [];
+  // Read from k holders, the data indices first (no decoding needed); the
+  // others are spares, started only where a share in use fails. All downloads
+  // together keep at most DOWNLOAD_BUDGET in flight toward this client, far
+  // below Redis' limits for one subscriber (8 MB for 60 s, 32 MB).
+  const { k } = object.header;
+  const holders = [...object.holders].sort((a, b) => a.index - b.index);
+  const window = Math.max(64 * 1024, Math.floor(DOWNLOAD_BUDGET / (k + 1)));
+  const chunk = Math.min(256 * 1024, Math.max(16 * 1024, Math.floor(window / 4)));
+  const serverOf = new Map<number, Address>();
+  const used: { server: Address; index: number }[] = [];
+  const access = await accessKeys(unlocked.keys.retrievalToken);
+  const begin = async (server: Address, index: number, offset: number) => {
+    const { objectId } = object.header;
+    const { id, incoming } = client.download(server);
+    try {
+      const reply = await client.request(server, "get-begin", {
+        tag: options.tag,
+        objectId,
+        download: id,
+        ...await client.prove(server, access, "get", objectId, options.tag),
+        offset,
+        window,
+        chunk,
+      });
+      if (uintField(reply, "index", 255) !== index) {
+        throw new Error(`answered for index ${reply.index}, not ${index}`);
+      }
+      incoming.setSize(uintField(reply, "size"));
+      serverOf.set(index, server);
+      used.push({ server, index });
+      return {
+        manifest: bytesField(reply, "manifest", undefined, 16384).slice(),
+        keyShare: bytesField(reply, "keyShare", 33).slice(),
+        frames: incoming.stream,
+      };
+    } catch (error) {
+      incoming.abort();
+      throw error;
+    }
+  };
+  const sources: ShareSource[] = [];
+  let forbidden = 0;
+  await Promise.all(
+    holders.slice(0, k).map(async ({ server, index }) => {
+      try {
+        const started = await begin(server, index, 0);
+        sources.push({
+          index,
+          header: object.headerBytes,
+          manifest: started.manifest,
+          shares: started.frames,
+        });
+      } catch (error) {
+        if (error instanceof RemoteError && error.code === "forbidden") forbidden++;
+        rejected.push({ server, index, reason: (error as Error).message });
+      }
+    }),
+  );
+  if (forbidden > 0 && forbidden === Math.min(k, holders.length)) {
+    throw new WrongPasswordError();
+  }
+  const spares: SpareSource[] = holders.slice(k).map(({ server, index }) => ({
+    index,
+    start: (segment) => begin(server, index, frameOffset(object.header, segment)),
+  }));
+  sources.sort((a, b) => a.index - b.index);
+  /** A NotEnoughSharesError restated with the servers behind each index. */
+  const nameServers = (error: unknown) =>
+    error instanceof NotEnoughSharesError
+      ? error.withDetail(
+        [...rejected, ...error.rejections.map(toServer)].map((r) =>
+          `${displayName(r.server)}: ${r.reason}`
+        )
+          .join("; "),
+      )
+      : error;
+  const toServer = (r: Rejection): ServerRejection => ({
+    server: serverOf.get(r.index) ?? "server:unknown" as Address,
+    index: r.index,
+    reason: r.detail,
+  });
+  try {
+    const opened = await openUnlocked(unlocked, sources, [], spares, { stallMs: options.stallMs });
+    return {
+      header: opened.header,
+      plaintext: namingServers(opened.plaintext, nameServers),
+      sources: used,
+      rejected: () => [...rejected, ...opened.rejections.map(toServer)],
+    };
+  } catch (error) {
+    await Promise.all(sources.map((s) => s.shares.locked ? undefined : s.shares.cancel()));
+    throw nameServers(error);
+  }
+}
+
+/**
+ * `plaintext`, but an error it fails with passes through `rename` first (so a
+ * shortage of shares found while streaming names servers, not indices).
+ */
+function namingServers(
+  plaintext: ReadableStream<Uint8Array>,
+  rename: (error: unknown) => unknown,
+): ReadableStream<Uint8Array> {
+  const reader = plaintext.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        controller.error(rename(error));
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+}
