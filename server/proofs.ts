@@ -73,7 +73,11 @@ export class ProofGate {
    * `forbidden` outcome spends one.
    */
   async guard<T>(tag: string, check: () => Promise<T>): Promise<T> {
-    const waitMs = this.#failures.waitMs(tag);
+    // Keyed by a hash: 100,000 remembered 4 KiB tags would hold 400 MiB.
+    const key = toHex(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(tag))),
+    );
+    const waitMs = this.#failures.waitMs(key);
     if (waitMs > 0) {
       throw new StoreError(
         "rate-limited",
@@ -84,7 +88,7 @@ export class ProofGate {
       return await check();
     } catch (error) {
       if (error instanceof StoreError && error.code === "forbidden") {
-        this.#failures.failed(tag);
+        this.#failures.failed(key);
         this.#onFailure(tag);
       }
       throw error;

@@ -20,6 +20,7 @@ import { type Store, StoreError } from "./store.ts";
 import { ACCESS_KEY_LENGTH } from "../core/access.ts";
 import type { Upload } from "./upload.ts";
 import type { FailureLimits } from "./limits.ts";
+import { ThrottledLog } from "../core/net/throttled_log.ts";
 import { ProofGate } from "./proofs.ts";
 
 /** Largest download chunk, in bytes. */
@@ -70,6 +71,9 @@ export function serveProtocol(
   const uploads = new Map<string, UploadSession>();
   const downloads = new Map<string, DownloadSession>();
   const timeoutMs = options.sessionTimeoutMs ?? 60_000;
+  // What clients make a server log is throttled: a flood of requests is not a flood of lines.
+  const notes = new ThrottledLog(options.log, "info", 120);
+  const warnings = new ThrottledLog(options.log, "warn");
   const tagField = (body: Record<string, unknown>) => {
     const tag = stringField(body, "tag", 8192);
     try {
@@ -101,7 +105,7 @@ export function serveProtocol(
 
   const proofs = new ProofGate(
     options.proofFailures,
-    (tag) => options.log("warn", `failed access proof for ${JSON.stringify(tag)}`),
+    (tag) => warnings.line(`failed access proof for ${tagLabel(tag)}`),
   );
   host.handle("challenge", (request) => Promise.resolve({ nonce: proofs.challenge(request.from) }));
 
@@ -158,10 +162,7 @@ export function serveProtocol(
       receiver: new InOrderReceiver(),
       queue: Promise.resolve(),
     });
-    options.log(
-      "info",
-      `upload ${upload.params.id} of ${JSON.stringify(upload.params.tag)} from ${request.from}`,
-    );
+    notes.line(`upload ${upload.params.id} of ${tagLabel(upload.params.tag)} from ${request.from}`);
     return { upload: upload.params.id };
   });
 
@@ -227,10 +228,9 @@ export function serveProtocol(
       await session.upload.abort();
       throw error;
     }
-    options.log(
-      "info",
+    notes.line(
       `committed ${
-        JSON.stringify(session.upload.params.tag)
+        tagLabel(session.upload.params.tag)
       } index ${session.upload.params.index} (${session.upload.bytes} bytes)`,
     );
     return {};
@@ -292,7 +292,7 @@ export function serveProtocol(
         }
         if (!session.cancelled) await sender.drain();
       } catch (error) {
-        options.log("warn", `download ${id} to ${client} ended: ${(error as Error).message}`);
+        warnings.line(`download ${id} to ${client} ended: ${(error as Error).message}`);
       } finally {
         file.close();
         sender.close();
@@ -337,7 +337,7 @@ export function serveProtocol(
       tag,
       () => store.remove(tag, proofs.proofOf(request.body, request.from)),
     );
-    options.log("info", `removed ${JSON.stringify(tag)} (${removed} objects) for ${request.from}`);
+    notes.line(`removed ${tagLabel(tag)} (${removed} objects) for ${request.from}`);
     return { removed };
   });
 
@@ -366,6 +366,11 @@ export function serveProtocol(
     }
     uploads.clear();
   };
+}
+
+/** A tag for a log line: JSON-quoted, cut after 64 characters. */
+function tagLabel(tag: string): string {
+  return tag.length <= 64 ? JSON.stringify(tag) : `${JSON.stringify(tag.slice(0, 64))}…`;
 }
 
 /** `value` if it is a number, clamped into `min..max`; `max` when absent. */

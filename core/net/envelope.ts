@@ -15,9 +15,15 @@
  */
 
 import { decode, Encoder } from "@msgpack/msgpack";
+import { checkShape, type ShapeLimits } from "./shape.ts";
 
 /** Protocol version carried in every envelope. */
 export const PROTOCOL_VERSION = 2;
+/**
+ * Shape every message must keep to before it is decoded: no message needs
+ * more than 8 levels or 10,000 values (a full `list` page is about 1,000).
+ */
+export const SHAPE_LIMITS: ShapeLimits = { maxDepth: 8, maxValues: 10_000 };
 /** Length of the MAC that follows the map. */
 export const MAC_LENGTH = 32;
 /** Largest encoded envelope accepted or sent (a fragment frame is at most 1 MiB + 64). */
@@ -118,10 +124,11 @@ export function decodeEnvelope(message: Uint8Array): Envelope {
   const bytes = macedPart(message);
   let value: unknown;
   try {
+    checkShape(bytes, SHAPE_LIMITS);
     value = decode(bytes, {
       maxStrLength: 65536,
       maxBinLength: MAX_MESSAGE_BYTES,
-      maxArrayLength: 100_000,
+      maxArrayLength: 1000,
       maxMapLength: 64,
     });
   } catch (error) {

@@ -27,7 +27,7 @@ import { Identity, PeerKeys } from "./identity.ts";
 import { GarbagePacer } from "../memory.ts";
 import { redactUrl } from "./url.ts";
 import { closeConnection, withTimeout } from "./connection.ts";
-import { DropLog } from "./drop_log.ts";
+import { ThrottledLog } from "./throttled_log.ts";
 import { NetworkError, RemoteError } from "./errors.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 
@@ -96,7 +96,7 @@ export class Host {
   #inboundBytes = 0;
   /** Why Redis last refused a publish (an ACL), if it did. */
   #refusal?: string;
-  readonly #drops: DropLog;
+  readonly #drops: ThrottledLog;
   #nextId = 1;
   #stopHeartbeat = () => {};
   #closed = false;
@@ -108,7 +108,7 @@ export class Host {
     this.#pub = pub;
     this.#sub = sub;
     this.#log = options.log ?? (() => {});
-    this.#drops = new DropLog(this.#log);
+    this.#drops = new ThrottledLog(this.#log);
   }
 
   /** Connects to Redis and subscribes; throws a NetworkError naming the URL when it cannot. */
@@ -343,7 +343,7 @@ export class Host {
 
   /** Logs a dropped message, at most a few a minute (the rest are counted). */
   #dropped(what: string): void {
-    this.#drops.dropped(what);
+    this.#drops.line(`dropped ${what}`);
   }
 
   #dispatch(message: Envelope): void {
