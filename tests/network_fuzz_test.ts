@@ -13,7 +13,8 @@
 import { assert, assertEquals } from "./assert.ts";
 import { sameBytes } from "./objects.ts";
 import { prng } from "./prng.ts";
-import { startNetwork, type TestNetwork } from "./harness/network.ts";
+import type { TestNetwork } from "./harness/network.ts";
+import { isolatedNetwork } from "./fuzz/isolated.ts";
 import {
   closeSettled,
   entries,
@@ -74,23 +75,6 @@ const REGRESSIONS: RegressionSeed[] = JSON.parse(
   await Deno.readTextFile(new URL("./fixtures/fuzz_seeds.json", import.meta.url)),
 ).seeds;
 
-/** Starts a one-server network whose scratch dir lies in a directory of its own. */
-async function isolatedNetwork(): Promise<{ network: TestNetwork; outer: string }> {
-  const outer = await Deno.makeTempDir({ prefix: "secshrnet-fuzz-" });
-  const previous = Deno.env.get("TMPDIR");
-  // The scratch dir (and the server's TMPDIR) land in `outer`, which must hold nothing else.
-  Deno.env.set("TMPDIR", outer);
-  try {
-    return { network: await startNetwork(1), outer };
-  } catch (error) {
-    await Deno.remove(outer, { recursive: true });
-    throw error;
-  } finally {
-    if (previous === undefined) Deno.env.delete("TMPDIR");
-    else Deno.env.set("TMPDIR", previous);
-  }
-}
-
 /** The seeded objects with their access keys, as a password holder derives them. */
 async function seededObjects(host: Host, server: Address, root: string, tags: string[]) {
   const objects: SeededObject[] = [];
@@ -112,7 +96,7 @@ async function seededObjects(host: Host, server: Address, root: string, tags: st
 }
 
 Deno.test("wire fuzz: 100,000 hostile messages leave a live server up, bounded and unchanged", async () => {
-  const { network, outer } = await isolatedNetwork();
+  const { network, outer } = await isolatedNetwork(1);
   const [server] = network.servers;
   const address: Address = `server:${server.id}`;
   const random = prng(DEFAULT_SEED);

@@ -133,14 +133,24 @@ export class FuzzDriver {
   }
 
   /** Sends a well-formed request from `sender` and waits (up to `timeoutMs`) for its answer. */
-  async request(
+  request(
     sender: FuzzSender,
     type: string,
     body: Record<string, unknown>,
     timeoutMs = 10_000,
   ): Promise<Envelope> {
-    const id = sender.nextId++;
     const entries = Object.entries(body).map(([k, v]): [string, Uint8Array] => [k, packed(v)]);
+    return this.requestRaw(sender, type, entries, timeoutMs);
+  }
+
+  /** {@linkcode request} with a body of encoded entries (any bytes as values). */
+  async requestRaw(
+    sender: FuzzSender,
+    type: string,
+    body: RawEntries,
+    timeoutMs = 10_000,
+  ): Promise<Envelope> {
+    const id = sender.nextId++;
     const key = `${sender.address}/${id}`;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const answer = new Promise<Envelope>((resolve, reject) => {
@@ -148,7 +158,7 @@ export class FuzzDriver {
       timer = setTimeout(() => reject(new Error(`no answer to ${type} ${key}`)), timeoutMs);
     });
     try {
-      await this.publish(await this.seal(sender, this.envelope(sender, type, entries, id)));
+      await this.publish(await this.seal(sender, this.envelope(sender, type, body, id)));
       return await answer;
     } finally {
       clearTimeout(timer);
