@@ -78,6 +78,7 @@ export class FuzzDriver {
     network = "secshrnet",
   ): Promise<FuzzDriver> {
     const serverId = server.slice("server:".length);
+    if (count === 2) throw new RangeError("2 senders would look like a server to serverSubscriber");
     const senders: FuzzSender[] = [];
     for (let i = 0; i < count; i++) {
       const identity = await Identity.generate();
@@ -166,25 +167,17 @@ export class FuzzDriver {
     }
   }
 
-  /** Redis' view of the server's subscriber connection (2 channels: its own and broadcast). */
+  /**
+   * Redis' view of the server's subscriber connection: the one connection on
+   * exactly 2 channels (its own and broadcast; clients and this driver's
+   * subscriber have another number). Undefined while it is not connected.
+   */
   async serverSubscriber(): Promise<{ id: string; omem: number } | undefined> {
     const list = await this.#pub.call("CLIENT", "LIST", "TYPE", "pubsub") as string;
-    for (const line of list.split("\n")) {
-      if (!/ sub=2 psub=0/.test(line)) continue;
-      return { id: /\bid=(\d+)/.exec(line)![1], omem: Number(/ omem=(\d+)/.exec(line)![1]) };
-    }
-    return undefined;
-  }
-
-  /** Redis INFO `stats` fields as numbers. */
-  async redisStats(): Promise<Record<string, number>> {
-    const info = await this.#pub.info("stats");
-    const stats: Record<string, number> = {};
-    for (const line of info.split("\r\n")) {
-      const [name, value] = line.split(":");
-      if (value !== undefined && /^\d+$/.test(value)) stats[name] = Number(value);
-    }
-    return stats;
+    const lines = list.split("\n").filter((line) => / sub=2 psub=0/.test(line));
+    if (lines.length > 1) throw new Error(`several connections on 2 channels:\n${list}`);
+    if (lines.length === 0) return undefined;
+    return { id: /\bid=(\d+)/.exec(lines[0])![1], omem: Number(/ omem=(\d+)/.exec(lines[0])![1]) };
   }
 
   #receive(channel: Buffer, message: Buffer): void {
