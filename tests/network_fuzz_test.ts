@@ -7,7 +7,9 @@
  * still serve real clients afterwards.
  *
  * `SECSHRNET_FUZZ_SEED` picks the seed (default below); the seeds in
- * tests/fixtures/fuzz_seeds.json are replayed first.
+ * tests/fixtures/fuzz_seeds.json are replayed first. For exploring,
+ * `SECSHRNET_FUZZ_MESSAGES` changes the count of the main campaign and
+ * `SECSHRNET_FUZZ_VERBOSE=1` prints what was sent by kind.
  */
 
 import { assert, assertEquals } from "./assert.ts";
