@@ -75,7 +75,11 @@ export async function runServer(
         await new Promise((resolve) => setTimeout(resolve, wait * 1000));
       }
     }
-    const stopProtocol = serveProtocol(host, store, { serverId: id, log });
+    const stopProtocol = serveProtocol(host, store, {
+      serverId: id,
+      sessionTimeoutMs: config.server.uploadTimeoutMs,
+      log,
+    });
     const { objects, bytes } = store.stats;
     log(
       "info",
