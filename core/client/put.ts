@@ -203,6 +203,11 @@ export async function put(
     result = await sealed.done;
   } catch (error) {
     await abortAll(client, chosen, uploads, []);
+    // Every upload failed, which cancels every share stream and so the sealer: say why
+    // each server failed rather than "all share streams cancelled".
+    if (outcomes.every((o) => o.error !== undefined)) {
+      throw failure(outcomes, k, "received their share");
+    }
     throw error;
   }
   const chunks = await Promise.all(pumps);
