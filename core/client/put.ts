@@ -211,6 +211,11 @@ export async function put(
     throw error;
   }
   const chunks = await Promise.all(pumps);
+  if (uploads.filter((u) => u !== undefined).length < k) {
+    // Committing fewer than k shares would leave a visible object nobody can rebuild.
+    await abortAll(client, chosen, uploads, []);
+    throw failure(outcomes, k, "received their share");
+  }
   await Promise.all(chosen.map(async (server, i) => {
     const id = uploads[i];
     if (id === undefined) return;
