@@ -10,6 +10,7 @@
 
 import { Redis } from "ioredis";
 import type { Buffer } from "node:buffer";
+import { statfs } from "node:fs/promises";
 import { toHex } from "../../core/bytes.ts";
 import { decodeEnvelope, type Envelope } from "../../core/net/envelope.ts";
 import { frameLength, segmentCount, segmentLength } from "../../core/header.ts";
@@ -194,4 +195,93 @@ export async function watchBus(
   });
   await sniffer.psubscribe("secshrnet:*");
   return { close: async () => void await sniffer.quit() };
+}
+
+/** A server whose root is on a small tmpfs of its own (a private mount namespace). */
+export interface TmpfsServer {
+  /** Its id. */
+  readonly id: string;
+  /** Its OS process id. */
+  readonly pid: number;
+  /** Its root as this process reaches it (through /proc/PID/root, into its mount namespace). */
+  readonly root: string;
+  /** Free bytes on its filesystem. */
+  freeBytes(): Promise<number>;
+  /** Stops it (the tmpfs goes with its namespace). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `secshrnet serve` with its root on a tmpfs of `size` (e.g. "8m"),
+ * mounted in a private mount namespace (`unshare -rm`: root, or unprivileged
+ * user namespaces, needed), with `toml` as its config. Stop it yourself.
+ */
+export async function startTmpfsServer(
+  network: TestNetwork,
+  name: string,
+  size: string,
+  toml = "",
+): Promise<TmpfsServer> {
+  const mountPoint = `${network.dir}/${name}`;
+  await Deno.mkdir(mountPoint, { recursive: true });
+  const script = 'mount -t tmpfs -o "size=$1" tmpfs "$0" || exit 97; ' +
+    'printf "%s" "$2" > "$0/secshrnet.conf"; shift 2; exec "$@"';
+  const child = new Deno.Command("unshare", {
+    args: [
+      "-rm",
+      "sh",
+      "-c",
+      script,
+      mountPoint,
+      size,
+      toml,
+      Deno.execPath(),
+      ...secshrnetArgs(),
+      "serve",
+      "-r",
+      mountPoint,
+    ],
+    env: network.env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const root = `/proc/${child.pid}/root${mountPoint}`;
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const stop = async () => {
+    if (!exited) {
+      child.kill("SIGCONT");
+      child.kill("SIGTERM");
+    }
+    await status;
+  };
+  let id = "";
+  try {
+    await poll(
+      async () => {
+        if (exited) throw new Error(`tmpfs server exited with ${(await status).code}`);
+        id = await Deno.readTextFile(`${root}/server-id`).then((t) => t.trim(), () => "");
+        return id !== "";
+      },
+      "the tmpfs server started",
+      20_000,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    id,
+    pid: child.pid,
+    root,
+    async freeBytes() {
+      const fs = await statfs(root);
+      return fs.bavail * fs.bsize;
+    },
+    stop,
+  };
 }
