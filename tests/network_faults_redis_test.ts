@@ -119,7 +119,7 @@ Deno.test("redis-server restarted while a put and a get stream: each completes o
 
 Deno.test("Redis down for 4 s while a put and a get stream: clear errors, nothing torn or listed; servers rejoin alone", async () => {
   await withNetwork(3, async (network) => {
-    await configureServers(network, network.servers, "[server]\nupload_timeout = 3\n");
+    await configureServers(network, network.servers, "[server]\nupload_timeout = 8\n");
     const pids = network.servers.map((s) => s.pid);
     let redis: RedisProcess = network.redis;
     /** Stops Redis, waits `ms`, and starts it again on the same port. */
@@ -141,7 +141,8 @@ Deno.test("Redis down for 4 s while a put and a get stream: clear errors, nothin
       const put = await running;
       await waitForServers(network, 3);
       const stored = await checkPut(network, put, "/faults/redis-down", data);
-      // Whatever the put left staged is dropped by the servers' upload timeout.
+      // Whatever the put left staged is dropped by the servers' upload timeout
+      // (8 s: above the client's 5, as secshrnet.example.toml advises).
       await poll(async () => {
         const left = await Promise.all(network.servers.map((s) => entries(`${s.root}/uploads`)));
         return left.every((names) => names.length === 0);
