@@ -204,8 +204,10 @@ export async function put(
   } catch (error) {
     await abortAll(client, chosen, uploads, []);
     // Every upload failed, which cancels every share stream and so the sealer: say why
-    // each server failed rather than "all share streams cancelled".
-    if (outcomes.every((o) => o.error !== undefined)) {
+    // each server failed rather than "all share streams cancelled". (A failing input,
+    // Ctrl-C included, fails the sealer with its own error, passed on as it is.)
+    const cancelled = error instanceof DOMException && error.name === "AbortError";
+    if (cancelled && outcomes.every((o) => o.error !== undefined)) {
       throw failure(outcomes, k, "received their share");
     }
     throw error;
