@@ -28,6 +28,7 @@ import {
   poll,
   startTmpfsServer,
   tagsDigest,
+  watchBus,
 } from "./harness/faults.ts";
 import type { TestNetwork } from "./harness/network.ts";
 
@@ -99,6 +100,15 @@ Deno.test("a server on a full tmpfs refuses cleanly during the data and at commi
       "8m",
       '[server]\nmax_total_bytes = "9 MiB"\n', // above the disk: the disk fills first
     );
+    // What the small server tells clients: a `put-reset` fails an upload during
+    // the data, an `error` reply fails a request such as put-commit.
+    const told: string[] = [];
+    const bus = await watchBus(network, (message) => {
+      if (message.from !== `server:${small.id}`) return;
+      if (message.type === "put-reset" || message.type === "error") {
+        told.push(`${message.type} ${message.body.code}`);
+      }
+    }, "secshrnet:client:*");
     try {
       await network.waitForServers(4);
       const name = `server:${small.id}`;
@@ -112,6 +122,8 @@ Deno.test("a server on a full tmpfs refuses cleanly during the data and at commi
       assertEquals(Object.keys(failures(during.stdout)), [name]);
       assert(failures(during.stdout)[name].startsWith(full), during.stdout);
       assert(during.stderr.includes(small.id), during.stderr);
+      assert(told.length > 0 && told.every((t) => t === "put-reset full"), `during: ${told}`);
+      told.length = 0;
       await nothingStaged([small.root]);
       assertEquals(await small.freeBytes(), free, "every byte of the partial share freed");
 
@@ -124,6 +136,7 @@ Deno.test("a server on a full tmpfs refuses cleanly during the data and at commi
       assertEquals(commit.code, 3, commit.stderr);
       assertEquals(Object.keys(failures(commit.stdout)), [name]);
       assert(failures(commit.stdout)[name].startsWith(full), commit.stdout);
+      assertEquals(told, ["error full"], "the whole share arrived; the commit failed");
       await nothingStaged([small.root]);
       assertEquals(
         objectIdsIn(await tagsDigest(small.root)),
@@ -140,10 +153,12 @@ Deno.test("a server on a full tmpfs refuses cleanly during the data and at commi
       assertEquals(fits.code, 0, fits.stderr);
       assertEquals(failures(fits.stdout), {});
       assertEquals(objectIdsIn(await tagsDigest(small.root)).length, 1);
+      await bus.close();
       const get = await getBytes(network, "/faults/tmpfs/during");
       assertEquals(get.code, 0, get.stderr);
       assert(sameBytes(get.stdoutBytes, big), "what the others stored is intact");
     } finally {
+      await bus.close();
       await small.stop();
     }
   });

@@ -12,6 +12,7 @@ import { Redis } from "ioredis";
 import type { Buffer } from "node:buffer";
 import { statfs } from "node:fs/promises";
 import { toHex } from "../../core/bytes.ts";
+import { closeConnection } from "../../core/net/connection.ts";
 import { decodeEnvelope, type Envelope } from "../../core/net/envelope.ts";
 import { frameLength, segmentCount, segmentLength } from "../../core/header.ts";
 import { defaultSegmentSize } from "../../core/seal.ts";
@@ -176,13 +177,16 @@ export function startClient(
 }
 
 /**
- * Watches every message published on the default network, to servers and to
- * clients (a pattern subscription on Redis), and calls `onMessage` with each,
- * decoded, and its channel; `close` ends the watch.
+ * Watches the messages published on the channels `pattern` matches (default:
+ * all of the default network, to servers and to clients) and calls
+ * `onMessage` with each, decoded, and its channel; `close` ends the watch.
+ * (Bulk data through the watch makes ioredis' parser start a timer that
+ * outlives a short test: watch `secshrnet:client:*` around large puts.)
  */
 export async function watchBus(
   network: TestNetwork,
   onMessage: (message: Envelope, channel: string) => void,
+  pattern = "secshrnet:*",
 ): Promise<{ close(): Promise<void> }> {
   const sniffer = new Redis(network.redis.url, { lazyConnect: true });
   await sniffer.connect();
@@ -193,8 +197,8 @@ export async function watchBus(
       // Not a secshrnet message.
     }
   });
-  await sniffer.psubscribe("secshrnet:*");
-  return { close: async () => void await sniffer.quit() };
+  await sniffer.psubscribe(pattern);
+  return { close: () => closeConnection(sniffer) };
 }
 
 /** A server whose root is on a small tmpfs of its own (a private mount namespace). */
