@@ -120,7 +120,9 @@ export class Upload {
           throw new StoreError("conflict", "the tag changed while uploading; try again");
         }
         await makePrivateDir(tagDir);
+        // Both may have just been created: tags/<h:2>/<h>, and tags/<h:2> itself.
         await syncDir(`${tagDir}/..`);
+        await syncDir(`${tagDir}/../..`);
         lastCommitTime = Math.max(Date.now(), lastCommitTime + 1);
         await Deno.rename(
           params.dir,
