@@ -1,7 +1,7 @@
 /**
  * The configuration file, `secshrnet.conf` (TOML), read by every command:
- * how to reach Redis, the network name, server storage limits and the KDF
- * work factor. Every key is optional; `secshrnet.example.toml` documents them
+ * how to reach Redis, the network name, the client's timeout, server storage
+ * limits and upload timeout, and the KDF work factor. Every key is optional; `secshrnet.example.toml` documents them
  * with their defaults. Unknown tables and keys, wrong types and bad values are
  * refused with a one-line {@linkcode ConfigError} naming the file and key.
  *
@@ -33,8 +33,13 @@ export interface Config {
   redis: RedisConfig;
   /** The network: its name prefixes every Redis channel. */
   network: { name: string };
-  /** Storage limits of `secshrnet serve`, in bytes; undefined = no limit. */
-  server: { maxObjectBytes?: number; maxTotalBytes?: number };
+  /** Client commands: how long a silent server is waited for; undefined = the default (20 s). */
+  client: { timeoutMs?: number };
+  /**
+   * `secshrnet serve`: storage limits in bytes (undefined = no limit), and how long an upload
+   * may receive nothing before it is dropped (undefined = the default, 60 s).
+   */
+  server: { maxObjectBytes?: number; maxTotalBytes?: number; uploadTimeoutMs?: number };
   /** scrypt work factor (log2 N) used when sealing. */
   kdf: { logN: number };
   /** The file the config was read from, or undefined when defaults were used. */
@@ -68,9 +73,12 @@ const REDIS_PARTS = ["host", "port", "username", "password", "tls"] as const;
 const KNOWN: Record<string, readonly string[]> = {
   redis: ["url", ...REDIS_PARTS, "ca_file", "tls_reject_unauthorized"],
   network: ["name"],
-  server: ["max_object_bytes", "max_total_bytes"],
+  client: ["timeout"],
+  server: ["max_object_bytes", "max_total_bytes", "upload_timeout"],
   kdf: ["log_n"],
 };
+/** Longest timeout (`[client] timeout`, `[server] upload_timeout`, `--timeout`), in seconds: a day. */
+export const MAX_TIMEOUT_SECONDS = 86_400;
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_PORT = 6379;
 
@@ -191,12 +199,14 @@ function buildConfig(doc: Table, source: string | undefined, env: Env): Config {
   }
   const redis = section(doc, "redis", file);
   const network = section(doc, "network", file);
+  const client = section(doc, "client", file);
   const server = section(doc, "server", file);
   const kdf = section(doc, "kdf", file);
 
   const config: Config = {
     redis: { url: DEFAULT_REDIS_URL },
     network: { name: DEFAULT_NETWORK },
+    client: {},
     server: {},
     kdf: { logN: DEFAULT_LOG_N },
   };
@@ -231,6 +241,11 @@ function buildConfig(doc: Table, source: string | undefined, env: Env): Config {
     }
     config.network.name = name;
   }
+
+  const timeout = integer(client, "timeout", 1, MAX_TIMEOUT_SECONDS);
+  if (timeout !== undefined) config.client.timeoutMs = timeout * 1000;
+  const uploadTimeout = integer(server, "upload_timeout", 1, MAX_TIMEOUT_SECONDS);
+  if (uploadTimeout !== undefined) config.server.uploadTimeoutMs = uploadTimeout * 1000;
 
   const objectSize = server.values.max_object_bytes;
   const totalSize = server.values.max_total_bytes;

@@ -6,17 +6,33 @@
  * @module
  */
 
-import { Client } from "../core/client/session.ts";
+import { Client, type ClientTimeouts, DEFAULT_TIMEOUTS } from "../core/client/session.ts";
 import { NetworkUnavailableError } from "../core/errors.ts";
 import { DEFAULT_MAX_LOG_N } from "../core/keys.ts";
 import { intFlag, type Parsed } from "./args.ts";
-import { type Config, loadConfig } from "./config.ts";
+import { type Config, loadConfig, MAX_TIMEOUT_SECONDS } from "./config.ts";
 import { readPassword } from "./password.ts";
 
-/** Loads the config of `-c`, or the default one. */
+/** Loads the config of `-c`, or the default one; `--timeout`, when the command has it, wins. */
 export async function configFrom(parsed: Parsed): Promise<Config> {
   const path = parsed.values.config;
-  return await loadConfig(typeof path === "string" ? { path } : {});
+  const timeout = intFlag(parsed.values.timeout, "timeout", 1, MAX_TIMEOUT_SECONDS);
+  const config = await loadConfig(typeof path === "string" ? { path } : {});
+  if (timeout !== undefined) config.client.timeoutMs = timeout * 1000;
+  return config;
+}
+
+/**
+ * The client timeouts for a configured timeout: a server silent that long in
+ * a transfer is given up, and a request's three attempts fit in it too (3 s
+ * apart at most, as by default). Undefined keeps the defaults (20 s; 3 × 3 s).
+ */
+export function clientTimeouts(timeoutMs: number | undefined): Partial<ClientTimeouts> {
+  if (timeoutMs === undefined) return {};
+  return {
+    transferIdleMs: timeoutMs,
+    requestMs: Math.min(DEFAULT_TIMEOUTS.requestMs, Math.ceil(timeoutMs / 3)),
+  };
 }
 
 /** The warning for a config that turns TLS certificate checks off; undefined when they are on. */
@@ -38,7 +54,7 @@ export async function connect(config: Config): Promise<Client> {
       rejectUnauthorized: config.redis.tls?.rejectUnauthorized,
     },
     network: config.network.name,
-  });
+  }, clientTimeouts(config.client.timeoutMs));
 }
 
 /** Runs `task` with a connected client, closing it afterwards. */

@@ -110,7 +110,11 @@ export async function runServer(
       }
     }
     const served = hooks.wrapHost?.(host, store) ?? host;
-    const stopProtocol = serveProtocol(served, store, { serverId: identity.id, log });
+    const stopProtocol = serveProtocol(served, store, {
+      serverId: identity.id,
+      sessionTimeoutMs: config.server.uploadTimeoutMs,
+      log,
+    });
     const { objects, bytes } = store.stats;
     log(
       "info",

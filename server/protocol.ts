@@ -172,7 +172,11 @@ export function serveProtocol(
     const data = bytesField(message.body, "data", undefined, MAX_UPLOAD_CHUNK);
     const session = uploads.get(id);
     if (session === undefined || session.owner !== message.from) {
-      host.send(message.from, "put-reset", { upload: id, code: "not-found" });
+      host.send(message.from, "put-reset", {
+        upload: id,
+        code: "not-found",
+        message: "no such upload here (it may have timed out)",
+      });
       return;
     }
     if (session.failed) {

@@ -181,14 +181,25 @@ export class Store {
     });
   }
 
-  /** Deletes every object of `tag` for a proof of `rm` on its newest one. Returns how many. */
+  /**
+   * Deletes every object of `tag` for a proof of `rm` on its newest one. Returns how many.
+   * The whole tag directory leaves in one rename: deleting object by object, a crash
+   * after the newest went would leave the older one served as the tag's newest.
+   */
   async remove(tag: string, access: AccessProof): Promise<number> {
     return await this.withTag(tag, async (tagDir) => {
       const objects = await this.objects(tag);
       if (objects.length === 0) throw new StoreError("not-found", "tag not stored here");
       await checkAccess(objects[0], "rm", access);
-      for (const object of objects) await this.#delete(object);
-      await Deno.remove(tagDir, { recursive: true });
+      const doomed = `${this.paths.uploads}/deleted-${crypto.randomUUID()}`;
+      await Deno.rename(tagDir, doomed);
+      await syncDir(tagDir.slice(0, tagDir.lastIndexOf("/")));
+      for (const object of objects) {
+        this.#objects--;
+        this.#bytes -= object.shareBytes;
+      }
+      // Gone from the store already; what a failure here leaves, the next start removes.
+      await Deno.remove(doomed, { recursive: true }).catch(() => {});
       return objects.length;
     });
   }

@@ -71,7 +71,11 @@ export class Upload {
     this.bytes += chunk.length;
     this.lastActivity = Date.now();
     let offset = 0;
-    while (offset < chunk.length) offset += await this.#file.write(chunk.subarray(offset));
+    try {
+      while (offset < chunk.length) offset += await this.#file.write(chunk.subarray(offset));
+    } catch (error) {
+      throw diskError(error);
+    }
   }
 
   /** Validates, makes durable and publishes the upload under its tag. */
@@ -96,22 +100,29 @@ export class Upload {
     if (manifest.length !== 102 + 32 * header.n) {
       throw new StoreError("bad-request", "manifest length does not match n");
     }
-    await this.#file.sync();
+    try {
+      await this.#file.sync();
+    } catch (error) {
+      throw diskError(error);
+    }
     this.#file.close();
     this.#finished = true;
-    await writeDurable(`${params.dir}/header`, headerBytes);
-    await writeDurable(`${params.dir}/manifest`, manifest);
-    await writeDurable(`${params.dir}/access`, params.accessKey);
-    await writeDurable(`${params.dir}/index`, new TextEncoder().encode(String(params.index)));
-    await syncDir(params.dir);
     try {
+      // From here on the reservation is returned below, whatever fails (abort no longer does).
+      await writeDurable(`${params.dir}/header`, headerBytes);
+      await writeDurable(`${params.dir}/manifest`, manifest);
+      await writeDurable(`${params.dir}/access`, params.accessKey);
+      await writeDurable(`${params.dir}/index`, new TextEncoder().encode(String(params.index)));
+      await syncDir(params.dir);
       await this.#store.withTag(params.tag, async (tagDir) => {
         const newest = (await this.#store.objects(params.tag))[0];
         if (newest?.dir !== params.replaces) {
           throw new StoreError("conflict", "the tag changed while uploading; try again");
         }
         await makePrivateDir(tagDir);
+        // Both may have just been created: tags/<h:2>/<h>, and tags/<h:2> itself.
         await syncDir(`${tagDir}/..`);
+        await syncDir(`${tagDir}/../..`);
         lastCommitTime = Math.max(Date.now(), lastCommitTime + 1);
         await Deno.rename(
           params.dir,
@@ -122,7 +133,7 @@ export class Upload {
       });
     } catch (error) {
       await Deno.remove(params.dir, { recursive: true }).catch(() => {});
-      throw error;
+      throw diskError(error);
     } finally {
       this.#store.release(this.bytes);
     }
@@ -137,4 +148,12 @@ export class Upload {
     }
     await Deno.remove(this.params.dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** A file system error as the client should see it: a full disk (or quota) is `full`. */
+function diskError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT"
+    ? new StoreError("full", `no space left on this server's disk (${(error as Error).message})`)
+    : error;
 }

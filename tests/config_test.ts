@@ -22,6 +22,7 @@ function defaults(source?: string): Config {
   const config: Config = {
     redis: { url: DEFAULT_REDIS_URL },
     network: { name: DEFAULT_NETWORK },
+    client: {},
     server: {},
     kdf: { logN: 20 },
   };
@@ -289,7 +290,7 @@ Deno.test("config: [kdf] log_n is an integer from 10 to 30", () => {
 Deno.test("config: unknown tables and top-level keys are refused by name", () => {
   refused(
     "[redis]\n[foo]\nx = 1",
-    `${FILE}: [foo]: unknown table (known: [redis], [network], [server], [kdf])`,
+    `${FILE}: [foo]: unknown table (known: [redis], [network], [client], [server], [kdf])`,
   );
   refused('url = "redis://h"', `${FILE}: url: unknown top-level key`);
   refused("[[network]]\nname = 'x'", `${FILE}: [network] must be a table, not an array`);
@@ -304,7 +305,7 @@ Deno.test("config: an unknown key in each table is refused, listing the known ke
   refused("[network]\nnmae = 'x'", `${FILE}: [network] nmae: unknown key (known: name)`);
   refused(
     "[server]\nmax_bytes = 1",
-    `${FILE}: [server] max_bytes: unknown key (known: max_object_bytes, max_total_bytes)`,
+    `${FILE}: [server] max_bytes: unknown key (known: max_object_bytes, max_total_bytes, upload_timeout)`,
   );
   refused("[kdf]\nlogN = 20", `${FILE}: [kdf] logN: unknown key (known: log_n)`);
   refused("[redis.extra]\nx = 1", `${FILE}: [redis] extra: unknown key`);

@@ -30,6 +30,8 @@ Options:
       --password-file F read the password from file F
       --password-fd N   read the password from file descriptor N
       --max-log-n N     highest scrypt work factor accepted (default 22)
+      --timeout S       give up on a server silent for S seconds (default [client]
+                        timeout, else 20)
       --json            print the result as JSON (not with -)
   -q, --quiet           no progress on stderr
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
@@ -46,6 +48,7 @@ Examples:
     ...PASSWORD_OPTIONS,
     force: { type: "boolean" },
     json: { type: "boolean" },
+    timeout: { type: "string" },
     quiet: { type: "boolean", short: "q" },
   },
   async run(args) {

@@ -31,6 +31,8 @@ Options:
       --password-file F read the password from file F
       --password-fd N   read the password from file descriptor N
       --max-log-n N     highest work factor accepted for the object replaced (default 22)
+      --timeout S       give up on a server silent for S seconds (default [client]
+                        timeout, else 20)
       --json            print the result as JSON
   -q, --quiet           no progress on stderr
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
@@ -53,6 +55,7 @@ Examples:
     n: { type: "string", short: "n" },
     force: { type: "boolean" },
     json: { type: "boolean" },
+    timeout: { type: "string" },
     quiet: { type: "boolean", short: "q" },
     "log-n": { type: "string" },
   },

@@ -25,6 +25,8 @@ Options:
       --password-file F read the password from file F
       --password-fd N   read the password from file descriptor N
       --max-log-n N     highest scrypt work factor accepted (default 22)
+      --timeout S       give up on a server silent for S seconds (default [client]
+                        timeout, else 20)
       --json            print the result as JSON
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help
@@ -39,6 +41,7 @@ Examples:
     ...CLIENT_OPTIONS,
     ...PASSWORD_OPTIONS,
     json: { type: "boolean" },
+    timeout: { type: "string" },
   },
   async run(args) {
     const parsed = parse(args, this.options);

@@ -27,7 +27,7 @@ export interface GetOptions {
   maxLogN?: number;
   /** scrypt progress, 0..1. */
   onKdfProgress?: (fraction: number) => void;
-  /** How long a share may lag the others before it is given up; default 20 s. */
+  /** How long a share may lag the others before it is given up; default: the client's transfer timeout. */
   stallMs?: number;
 }
 
@@ -58,7 +58,12 @@ export async function get(client: Client, options: GetOptions): Promise<Retrieva
   let failure: unknown;
   for (const object of candidates) {
     try {
-      const retrieval = await retrieveObject(client, object, { ...options, password, masterKeys });
+      const retrieval = await retrieveObject(client, object, {
+        ...options,
+        password,
+        masterKeys,
+        stallMs: options.stallMs ?? client.timeouts.transferIdleMs,
+      });
       const before = [
         ...view.failed.map((f) => ({ server: f.server, reason: f.error })),
         ...unopened,

@@ -54,7 +54,10 @@ export class IncomingShare {
             };
           });
           if (await arrived) continue;
-          offline = await host.isOnline(server) ? 0 : offline + 1;
+          // Undefined (Redis could not be asked) neither counts nor clears.
+          const online = await host.isOnline(server);
+          if (online === true) offline = 0;
+          if (online === false) offline++;
           const failure = offline >= 2
             ? `${displayName(server)} left the network`
             : Date.now() - since >= idleTimeoutMs

@@ -203,9 +203,21 @@ export async function put(
     result = await sealed.done;
   } catch (error) {
     await abortAll(client, chosen, uploads, []);
+    // Every upload failed, which cancels every share stream and so the sealer: say why
+    // each server failed rather than "all share streams cancelled". (A failing input,
+    // Ctrl-C included, fails the sealer with its own error, passed on as it is.)
+    const cancelled = error instanceof DOMException && error.name === "AbortError";
+    if (cancelled && outcomes.every((o) => o.error !== undefined)) {
+      throw failure(outcomes, k, "received their share");
+    }
     throw error;
   }
   const chunks = await Promise.all(pumps);
+  if (uploads.filter((u) => u !== undefined).length < k) {
+    // Committing fewer than k shares would leave a visible object nobody can rebuild.
+    await abortAll(client, chosen, uploads, []);
+    throw failure(outcomes, k, "received their share");
+  }
   await Promise.all(chosen.map(async (server, i) => {
     const id = uploads[i];
     if (id === undefined) return;

@@ -197,8 +197,11 @@ export class Host {
     return channels.map((c) => c.slice(this.network.length + 1)).filter(isAddress).sort();
   }
 
-  /** Whether `address` is subscribed to its channel now (false also when Redis is unreachable). */
-  async isOnline(address: Address): Promise<boolean> {
+  /**
+   * Whether `address` is subscribed to its channel now; `undefined` when
+   * Redis cannot be asked (an outage says nothing about the peer).
+   */
+  async isOnline(address: Address): Promise<boolean | undefined> {
     try {
       const [, count] = await withTimeout(
         this.#pub.pubsub("NUMSUB", this.channel(address)),
@@ -209,7 +212,7 @@ export class Host {
       ];
       return Number(count) > 0;
     } catch {
-      return false;
+      return undefined;
     }
   }
 

@@ -24,7 +24,7 @@ export interface WindowOptions {
    * Asked while acks are overdue; two `false` answers in a row (a peer that
    * left the network) fail the transfer at once instead of at `giveUpAfterMs`.
    */
-  isPeerOnline?: () => Promise<boolean>;
+  isPeerOnline?: () => Promise<boolean | undefined>;
 }
 
 /** Defaults: about 2 MiB in flight per peer, resend after 1.5 s, give up after 20 s. */
@@ -157,7 +157,9 @@ export class WindowedSender {
     this.#checking = true;
     isOnline().then((online) => {
       this.#checking = false;
-      this.#offlineChecks = online ? 0 : this.#offlineChecks + 1;
+      // Undefined (Redis could not be asked) neither counts nor clears.
+      if (online === true) this.#offlineChecks = 0;
+      if (online === false) this.#offlineChecks++;
       if (this.#offlineChecks >= 2) {
         this.fail(new TransferTimeoutError("the peer left the network"));
       }
