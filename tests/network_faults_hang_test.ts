@@ -42,7 +42,7 @@ interface PutJson {
   servers: { server: string; index: number; stored: boolean; error?: string }[];
 }
 
-const ids = (network: TestNetwork) => network.servers.map((s) => s.id);
+const ids = (network: TestNetwork) => network.servers.map((s) => s.name);
 
 /** Runs `task` with `server` stopped (SIGSTOP), always resuming it (SIGCONT) afterwards. */
 async function whileStopped(server: ServerProcess, task: () => Promise<void>): Promise<void> {
@@ -77,7 +77,7 @@ Deno.test("a server hung (SIGSTOP) mid-put is given up after --timeout; the put 
       const failed = (JSON.parse(put.stdout) as PutJson).servers.filter((s) => !s.stored);
       assertEquals(failed.map((s) => s.server), [`server:${victim.id}`]);
       secondsIn(failed[0].error ?? "", 3);
-      assertEquals(namedServers(put.stderr, ids(network)), [victim.id], put.stderr);
+      assertEquals(namedServers(put.stderr, ids(network)), [victim.name], put.stderr);
     });
     await network.waitForServers(5);
     assertEquals(objectIdsIn(await tagsDigest(victim.root)), [], "nothing committed on it");
@@ -144,7 +144,7 @@ Deno.test("a server hung (SIGSTOP) at rm is given up after --timeout and named (
       const result = JSON.parse(rm.stdout) as { removed: string[]; failed: { server: string }[] };
       assertEquals(result.removed.length, 3);
       assertEquals(result.failed.map((f) => f.server), [`server:${victim.id}`]);
-      assertEquals(namedServers(rm.stderr, ids(network)), [victim.id], rm.stderr);
+      assertEquals(namedServers(rm.stderr, ids(network)), [victim.name], rm.stderr);
     });
     await network.waitForServers(4);
     assertEquals(await tagsDigest(victim.root), before, "the hung server's copy is untouched");

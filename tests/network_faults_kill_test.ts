@@ -45,7 +45,7 @@ interface PutJson {
   servers: { server: string; index: number; stored: boolean; error?: string }[];
 }
 
-const ids = (network: TestNetwork) => network.servers.map((s) => s.id);
+const ids = (network: TestNetwork) => network.servers.map((s) => s.name);
 
 Deno.test("SIGKILL of a server while a put --force streams to it: exit 3 naming it; restarted, it holds the old object byte for byte", async () => {
   await withNetwork(5, async (network) => {
@@ -81,7 +81,7 @@ Deno.test("SIGKILL of a server while a put --force streams to it: exit 3 naming 
       [`server:${victim.id}`],
       "exactly the killed server failed",
     );
-    assertEquals(namedServers(put.stderr, ids(network)), [victim.id], put.stderr);
+    assertEquals(namedServers(put.stderr, ids(network)), [victim.name], put.stderr);
 
     await victim.restart();
     await network.waitForServers(5);
@@ -175,7 +175,7 @@ Deno.test("SIGKILL of a server during get: a spare steps in and the file is iden
     const summary = JSON.parse(get.stdout) as { servers: string[]; rejected: { server: string }[] };
     assertEquals(summary.rejected.map((r) => r.server), [`server:${victim.id}`], get.stdout);
     assertEquals(summary.servers.length, 4, "k sources plus one spare");
-    assertEquals(namedServers(get.stderr, ids(network)), [victim.id], get.stderr);
+    assertEquals(namedServers(get.stderr, ids(network)), [victim.name], get.stderr);
     assertEquals(await entries(dir), ["out"], "no partial file left");
     await victim.restart();
     await network.waitForServers(5);
@@ -196,7 +196,7 @@ Deno.test("SIGKILL of a server during get: a spare steps in and the file is iden
     await doomed.signal("SIGKILL");
     const failed = await failing;
     assertEquals(failed.code, 4, failed.stderr);
-    assert(failed.stderr.includes(doomed.id), `names the killed server: ${failed.stderr}`);
+    assert(failed.stderr.includes(doomed.name), `names the killed server: ${failed.stderr}`);
     assertEquals(await entries(out), [], "no output, no partial file");
     assertEquals(await partialFiles(out), []);
     await doomed.restart();
@@ -251,7 +251,7 @@ Deno.test("SIGKILL of a server as an rm reaches it: it keeps the tag whole or lo
         result.failed.map((f) => f.server),
         victimRemoved ? [] : [`server:${victim.id}`],
       );
-      assertEquals(namedServers(rm.stderr, ids(network)), victimRemoved ? [] : [victim.id]);
+      assertEquals(namedServers(rm.stderr, ids(network)), victimRemoved ? [] : [victim.name]);
 
       await victim.restart();
       await network.waitForServers(5);

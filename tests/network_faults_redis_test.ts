@@ -51,7 +51,7 @@ async function checkPut(
 function checkMessage(network: TestNetwork, stderr: string): void {
   assert(/^secshrnet: [^\n]+\n$/.test(stderr), `one line: ${stderr}`);
   assert(!stderr.includes("unexpected error"), stderr);
-  assert(network.servers.some((s) => stderr.includes(s.id)), `names servers: ${stderr}`);
+  assert(network.servers.some((s) => stderr.includes(s.name)), `names servers: ${stderr}`);
 }
 
 /**

@@ -9,7 +9,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { startNetwork, type TestNetwork } from "./harness/network.ts";
 import { putBytes } from "./harness/client.ts";
-import type { Address } from "../core/net/envelope.ts";
+import type { Address, Envelope } from "../core/net/envelope.ts";
 import { MAC_LENGTH, MAX_MESSAGE_BYTES } from "../core/net/envelope.ts";
 import { concat } from "../core/bytes.ts";
 import { FuzzDriver, type FuzzSender, processMemory } from "./fuzz/driver.ts";
@@ -152,7 +152,7 @@ Deno.test("hostile: failed access proofs for 30,000 new 4 KiB tags do not keep 4
   });
 });
 
-Deno.test("hostile: a burst that makes Redis cut the server's subscriber: it resubscribes and serves", async () => {
+Deno.test("hostile: an 80 MiB burst of junk (which can make Redis cut the server's subscriber): it stays subscribed or resubscribes, and serves", async () => {
   await withServer(1, async ({ network, driver }) => {
     const data = new Uint8Array(1000).fill(7);
     assertEquals((await putBytes(network, "/hostile/kept", data, ["-k", "1"])).code, 0);
@@ -162,18 +162,21 @@ Deno.test("hostile: a burst that makes Redis cut the server's subscriber: it res
     // 32 MB Redis queues for a subscriber.
     const junk = new Uint8Array(MAX_MESSAGE_BYTES).fill(0xc1);
     const receivers = await Promise.all(Array.from({ length: 40 }, () => driver.publish(junk)));
-    let after = await driver.serverSubscriber();
-    const deadline = Date.now() + 20_000;
-    while ((after === undefined || after.id === before.id) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      after = await driver.serverSubscriber();
+    // Whether Redis cuts the subscriber depends on how fast the server drains it (the shape
+    // check refuses these at once); either way it must be subscribed and serving after.
+    // Asked again while unanswered: a request published while it resubscribes is lost.
+    let head: Envelope | undefined;
+    for (let attempt = 0; head === undefined && attempt < 6; attempt++) {
+      head = await driver.request(driver.senders[0], "head", { tag: "/hostile/kept" }, 5000)
+        .catch(() => undefined);
     }
+    const after = await driver.serverSubscriber();
     console.log(
       `80 MiB burst: ${receivers.filter((r) => r === 0).length} of 40 unheard; ` +
         `subscriber ${before.id} → ${after?.id}`,
     );
-    assert(after !== undefined && after.id !== before.id, "Redis cut the subscriber; it is back");
-    const head = await driver.request(driver.senders[0], "head", { tag: "/hostile/kept" });
+    assert(after !== undefined, "subscribed after the burst");
+    assert(head !== undefined, "answers after the burst");
     assertEquals(head.type, "reply");
     assertEquals((head.body.objects as unknown[]).length, 1, "it still serves its object");
   });
