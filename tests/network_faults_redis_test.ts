@@ -141,6 +141,7 @@ Deno.test("Redis down for 4 s while a put and a get stream: clear errors, nothin
       const put = await running;
       await waitForServers(network, 3);
       const stored = await checkPut(network, put, "/faults/redis-down", data);
+      console.log(`Redis down 4 s during put: exit ${put.code}${stored ? ", stored" : ""}`);
       // Whatever the put left staged is dropped by the servers' upload timeout
       // (8 s: above the client's 5, as secshrnet.example.toml advises).
       await poll(async () => {
@@ -163,6 +164,7 @@ Deno.test("Redis down for 4 s while a put and a get stream: clear errors, nothin
       const read = await reading;
       await waitForServers(network, 3);
       await checkGet(network, read, dir, data);
+      console.log(`Redis down 4 s during get: exit ${read.code}`);
       assertEquals(network.servers.map((s) => s.pid), pids, "no server was restarted");
       const get = await getBytes(network, "/faults/redis-down");
       assertEquals(get.code, 0, get.stderr);
