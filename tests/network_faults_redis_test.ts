@@ -117,7 +117,7 @@ Deno.test("redis-server restarted while a put and a get stream: each completes o
   });
 });
 
-Deno.test("Redis down for 4 s while a put and a get stream: clear errors, nothing torn or listed; servers rejoin alone", async () => {
+Deno.test("Redis down for 4 s while a put and a get stream: each completes or fails clearly, nothing torn or listed; servers rejoin alone", async () => {
   await withNetwork(3, async (network) => {
     await configureServers(network, network.servers, "[server]\nupload_timeout = 8\n");
     const pids = network.servers.map((s) => s.pid);
