@@ -18,12 +18,11 @@ import {
   byIndex,
   getJson,
   setLie,
-  startLiarNetwork,
+  withLiarNetwork,
 } from "./harness/liars.ts";
 
 Deno.test("liars: a server that drops a committed share goes unnoticed by put (exit 0); get succeeds from the others and names it as missing", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const random = prng(9301);
     const probe = "/liars/probe";
     assertEquals((await putBytes(network, probe, random.bytes(1000), ["-k", "3"])).code, 0);
@@ -46,14 +45,11 @@ Deno.test("liars: a server that drops a committed share goes unnoticed by put (e
     // Index 1 of 5 is held by no server, and the liar is the one online server
     // holding no share: it is named as missing.
     assertRecovered(got, data, [first.id], network);
-  } finally {
-    await network.stop();
-  }
+  });
 });
 
 Deno.test("liars: a server that drops a new version keeps serving the old one; get takes the new one and names the liar", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const random = prng(9302);
     const tag = "/liars/dropped-version";
     assertEquals((await putBytes(network, tag, random.bytes(600_000), ["-k", "3"])).code, 0);
@@ -72,14 +68,11 @@ Deno.test("liars: a server that drops a new version keeps serving the old one; g
     // It answered head with only an older object of the tag: a server that should
     // hold a share of the newest object and does not is named (as missing/stale).
     assertRecovered(got, data, [first.id], network);
-  } finally {
-    await network.stop();
-  }
+  });
 });
 
 Deno.test("liars: when 3 of 5 servers (k=3) drop, put still says stored on 5 of 5 and get fails saying 2 of 3 shares were found", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const random = prng(9303);
     const probe = "/liars/probe";
     assertEquals((await putBytes(network, probe, random.bytes(1000), ["-k", "3"])).code, 0);
@@ -92,7 +85,5 @@ Deno.test("liars: when 3 of 5 servers (k=3) drop, put still says stored on 5 of 
     assert(put.stdout.includes("on 5 of 5 servers"), put.stdout);
     const failed = await getJson(network, tag);
     assertShortOfShares(failed, 2, 3, []);
-  } finally {
-    await network.stop();
-  }
+  });
 });

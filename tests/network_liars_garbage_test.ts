@@ -16,13 +16,12 @@ import {
   getJson,
   rejections,
   setLie,
-  startLiarNetwork,
+  withLiarNetwork,
 } from "./harness/liars.ts";
 import type { LsEntry, ServerEntry } from "./harness/client.ts";
 
 Deno.test("liars: garbage in head, challenge, get-begin and get-data replies is rejected and named (4 liars, n=7, k=3)", async () => {
-  const network = await startLiarNetwork(7);
-  try {
+  await withLiarNetwork(7, async (network) => {
     const tag = "/liars/garbage";
     const data = prng(9501).bytes(2_000_000);
     assertEquals((await putBytes(network, tag, data, ["-k", "3"])).code, 0);
@@ -40,14 +39,11 @@ Deno.test("liars: garbage in head, challenge, get-begin and get-data replies is 
     assert(/nonce/.test(reason(second)), reason(second));
     assert(/key share/.test(reason(third)), reason(third));
     assert(/header|objects|object/.test(reason(fourth)), reason(fourth));
-  } finally {
-    await network.stop();
-  }
+  });
 });
 
 Deno.test("liars: garbage in info and list replies: servers and ls still answer, list the honest servers and name the liars", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const tag = "/liars/garbage-listing";
     const data = prng(9502).bytes(50_000);
     assertEquals((await putBytes(network, tag, data, ["-k", "3"])).code, 0);
@@ -74,7 +70,5 @@ Deno.test("liars: garbage in info and list replies: servers and ls still answer,
     // Neither lie touches get: the info liar serves shares honestly, the list liar too.
     const got = await getJson(network, tag);
     assertRecovered(got, data, [], network);
-  } finally {
-    await network.stop();
-  }
+  });
 });

@@ -16,12 +16,11 @@ import {
   getJson,
   rejections,
   setLie,
-  startLiarNetwork,
+  withLiarNetwork,
 } from "./harness/liars.ts";
 
 Deno.test("liars: head answered with another tag's headers, and with a forged newer header, does not stop get; both liars are named", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const random = prng(9201);
     const tag = "/liars/heads";
     const data = random.bytes(1_100_000);
@@ -32,14 +31,11 @@ Deno.test("liars: head answered with another tag's headers, and with a forged ne
     await setLie(second, "forge-header");
     const got = await getJson(network, tag);
     assertRecovered(got, data, [first.id, second.id], network);
-  } finally {
-    await network.stop();
-  }
+  });
 });
 
 Deno.test("liars: with k=2 of 5, three servers forging a newer header cannot hide the object the two honest servers hold", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const tag = "/liars/forged-newer";
     const data = prng(9202).bytes(700_000);
     assertEquals((await putBytes(network, tag, data, ["-k", "2"])).code, 0);
@@ -48,14 +44,11 @@ Deno.test("liars: with k=2 of 5, three servers forging a newer header cannot hid
     // n − k = 3 liars: promise 3 says get still succeeds from the 2 honest servers.
     const got = await getJson(network, tag);
     assertRecovered(got, data, liars.map((s) => s.id), network);
-  } finally {
-    await network.stop();
-  }
+  });
 });
 
 Deno.test("liars: duplicate replies and duplicate data chunks (the second copy forged) change nothing, for put or get", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const random = prng(9203);
     const tag = "/liars/duplicates";
     assertEquals((await putBytes(network, tag, random.bytes(5000), ["-k", "3"])).code, 0);
@@ -75,14 +68,11 @@ Deno.test("liars: duplicate replies and duplicate data chunks (the second copy f
       assert(got.summary!.servers.includes(`server:${server.id}`), `${server.id} was read from`);
     }
     assertEquals(rejections(got).size, 0);
-  } finally {
-    await network.stop();
-  }
+  });
 });
 
 Deno.test("liars: a server answering the requests the client sent to other servers cannot stop get", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const tag = "/liars/hijack";
     const data = prng(9204).bytes(800_000);
     assertEquals((await putBytes(network, tag, data, ["-k", "3"])).code, 0);
@@ -98,14 +88,11 @@ Deno.test("liars: a server answering the requests the client sent to other serve
     for (const server of rejections(got).keys()) {
       assertEquals(server, `server:${first.id}`, `only the liar is rejected: ${got.stderr}`);
     }
-  } finally {
-    await network.stop();
-  }
+  });
 });
 
 Deno.test("liars: a server answering the requests the client sent to other servers cannot stop put", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const random = prng(9205);
     const probe = "/liars/probe";
     assertEquals((await putBytes(network, probe, random.bytes(1000), ["-k", "3"])).code, 0);
@@ -120,7 +107,5 @@ Deno.test("liars: a server answering the requests the client sent to other serve
     const honest = result.servers.filter((s) => s.server !== `server:${first.id}`);
     assertEquals(honest.length, 4);
     for (const s of honest) assert(s.stored, `${s.server} stored its share: ${put.stdout}`);
-  } finally {
-    await network.stop();
-  }
+  });
 });

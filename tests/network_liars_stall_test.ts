@@ -16,7 +16,7 @@ import {
   getJson,
   rejections,
   setLie,
-  startLiarNetwork,
+  withLiarNetwork,
 } from "./harness/liars.ts";
 import { TRICKLE_MS } from "./harness/liar.ts";
 
@@ -24,8 +24,7 @@ import { TRICKLE_MS } from "./harness/liar.ts";
 const GUARD_MS = 90_000;
 
 Deno.test("liars: a server that never answers get-begin and one that stops sending mid-download are given up; spares finish the get", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const tag = "/liars/stall";
     // About 1.1 MiB per share: five 256 KiB chunks; the staller sends two.
     const data = prng(9401).bytes(3 * 2 ** 20 + 4321);
@@ -42,14 +41,11 @@ Deno.test("liars: a server that never answers get-begin and one that stops sendi
       /segment 1/.test(reasons.get(`server:${second.id}`)!), // where it stopped
       reasons.get(`server:${second.id}`),
     );
-  } finally {
-    await network.stop();
-  }
+  });
 });
 
 Deno.test("liars: a server that trickles its share (one chunk every 15 s, never idle long enough to be dropped) cannot make get hang", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const tag = "/liars/trickle";
     // About 2.1 MiB per share: nine 256 KiB chunks, over 2 minutes at the trickle's pace.
     const data = prng(9402).bytes(6 * 2 ** 20 + 99);
@@ -61,7 +57,5 @@ Deno.test("liars: a server that trickles its share (one chunk every 15 s, never 
     const got = await getJson(network, tag, GUARD_MS);
     assertEquals(got.code, 0, `killed by the hang guard or failed: ${got.code} ${got.stderr}`);
     assertRecovered(got, data, [first.id], network);
-  } finally {
-    await network.stop();
-  }
+  });
 });

@@ -23,12 +23,11 @@ import {
   getJson,
   rejections,
   setLie,
-  startLiarNetwork,
+  withLiarNetwork,
 } from "./harness/liars.ts";
 
 Deno.test("liars: corrupted fragments and a forged key share are rejected and named; 3 liars of 5 (k=3) fail the get", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const tag = "/liars/content";
     const data = prng(9101).bytes(3 * 2 ** 20 + 1234); // 4 segments
     const put = await putBytes(network, tag, data, ["-k", "3"]);
@@ -49,14 +48,11 @@ Deno.test("liars: corrupted fragments and a forged key share are rejected and na
     await setLie(third, "corrupt-fragment");
     const failed = await getJson(network, tag);
     assertShortOfShares(failed, 2, 3, [first.id, second.id, third.id]);
-  } finally {
-    await network.stop();
-  }
+  });
 });
 
 Deno.test("liars: a stale object (the tag's older version) and a foreign object (another tag's) are rejected and named", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const random = prng(9102);
     const tag = "/liars/versions";
     const other = random.bytes(1_500_000);
@@ -85,14 +81,11 @@ Deno.test("liars: a stale object (the tag's older version) and a foreign object 
     for (const server of [first, second, third]) await setLie(server, "honest");
     const back = await getJson(network, "/liars/other");
     assertRecovered(back, other, [], network);
-  } finally {
-    await network.stop();
-  }
+  });
 });
 
 Deno.test("liars: shares that go bad only in the last segment: 2 liars are replaced there by spares; 3 fail the get with exit 4 and no file", async () => {
-  const network = await startLiarNetwork(5);
-  try {
+  await withLiarNetwork(5, async (network) => {
     const tag = "/liars/late";
     const data = prng(9103).bytes(4 * 2 ** 20 + 77); // 5 segments of 1 MiB
     assertEquals((await putBytes(network, tag, data, ["-k", "3"])).code, 0);
@@ -115,7 +108,5 @@ Deno.test("liars: shares that go bad only in the last segment: 2 liars are repla
     assertEquals(piped.code, 4, piped.stderr);
     assert(piped.stderr.includes("found 2 of 3 needed shares"), piped.stderr);
     assert(piped.stdoutBytes.length < data.length, `${piped.stdoutBytes.length} bytes out`);
-  } finally {
-    await network.stop();
-  }
+  });
 });

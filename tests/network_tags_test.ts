@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { sameBytes } from "./objects.ts";
 import { prng } from "./prng.ts";
+import { ROOT_ENTRIES } from "./fuzz/root.ts";
 import type { RunResult, TestNetwork } from "./harness/network.ts";
 import {
   closeSettled,
@@ -56,16 +57,6 @@ const BAD: { label: string; tag: string; detail: string }[] = [
   { label: "C1 NEL", tag: "c1\u0085next", detail: "U+0085" },
   // (Not at the very end: Deno drops a trailing "\r" from argv before the program sees it.)
   { label: "CR", tag: "c\rr", detail: "U+000d" },
-];
-
-/** The fixed names a server keeps under its root and inside tags/. */
-const ROOT_ENTRIES = [
-  "secshrnet.conf",
-  "secshrnetd.log",
-  "server-id",
-  "server-key",
-  "tags",
-  "uploads",
 ];
 
 async function checkRoot(root: string, tags: string[]) {

@@ -20,6 +20,19 @@ export async function startLiarNetwork(count: number): Promise<TestNetwork> {
   return await startNetwork(count, { server: { script: LIAR_SCRIPT, args: ["--lie", "honest"] } });
 }
 
+/** Runs `test` on a network of `count` liar-capable servers (all honest at first), always stopped after. */
+export async function withLiarNetwork(
+  count: number,
+  test: (network: TestNetwork) => Promise<void>,
+): Promise<void> {
+  const network = await startLiarNetwork(count);
+  try {
+    await test(network);
+  } finally {
+    await network.stop();
+  }
+}
+
 /** Makes `server` (started through {@linkcode LIAR_SCRIPT}) lie as `mode` from its next request on. */
 export async function setLie(server: ServerProcess, mode: LieMode): Promise<void> {
   const temp = `${server.root}/lie.tmp`;
