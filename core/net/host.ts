@@ -10,7 +10,7 @@
  * @module
  */
 
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis } from "ioredis";
 import { Buffer } from "node:buffer";
 import {
   type Address,
@@ -25,8 +25,7 @@ import {
 } from "./envelope.ts";
 import { Identity, PeerKeys } from "./identity.ts";
 import { GarbagePacer } from "../memory.ts";
-import { redactUrl } from "./url.ts";
-import { closeConnection, withTimeout } from "./connection.ts";
+import { closeConnection, openConnections, withTimeout } from "./connection.ts";
 import { ThrottledLog } from "./throttled_log.ts";
 import { NetworkError, RemoteError } from "./errors.ts";
 import { startHeartbeat } from "./heartbeat.ts";
@@ -114,53 +113,11 @@ export class Host {
   /** Connects to Redis and subscribes; throws a NetworkError naming the URL when it cannot. */
   static async connect(options: HostOptions): Promise<Host> {
     const identity = options.identity ?? await Identity.generate();
-    let connected = false;
-    let lastError = "";
-    const redisOptions: RedisOptions = {
-      lazyConnect: true,
-      connectTimeout: 5000,
-      keepAlive: 10_000,
-      maxRetriesPerRequest: 2,
-      disableClientInfo: true, // no CLIENT SETINFO: one command fewer for a Redis ACL to allow
-      retryStrategy: (times) => connected ? Math.min(100 * times, 2000) : null,
-      tls: options.redisUrl.startsWith("rediss:") || options.tls?.ca
-        ? { ca: options.tls?.ca, rejectUnauthorized: options.tls?.rejectUnauthorized ?? true }
-        : undefined,
-    };
-    const pub = new Redis(options.redisUrl, { ...redisOptions, enableOfflineQueue: false });
-    const sub = new Redis(options.redisUrl, redisOptions);
+    const channels = [`${options.network}:${options.role}:${identity.id}`];
+    if (options.role === "server") channels.push(`${options.network}:broadcast`);
+    const log = options.log ?? (() => {});
+    const { pub, sub } = await openConnections(options.redisUrl, options.tls, channels, log);
     const host = new Host(pub, sub, options, identity);
-    for (const [name, connection] of [["publisher", pub], ["subscriber", sub]] as const) {
-      connection.on("error", (error: Error) => {
-        lastError = error.message;
-        if (connected) host.#log("warn", `redis ${name}: ${error.message}`);
-      });
-    }
-    // Any error or end while connecting is final. Under Deno, a TLS alert after the
-    // handshake (e.g. a client certificate required) leaves connect() pending forever.
-    const ended = new Promise<never>((_, reject) => {
-      for (const connection of [pub, sub]) {
-        connection.once("end", () => reject(new Error("connection closed")));
-        connection.once("error", reject);
-      }
-    });
-    ended.catch(() => {});
-    try {
-      await Promise.race([Promise.all([pub.connect(), sub.connect()]), ended]);
-      const channels = [host.channel(host.address)];
-      if (options.role === "server") channels.push(`${options.network}:broadcast`);
-      await Promise.race([sub.subscribe(...channels), ended]);
-    } catch (error) {
-      pub.disconnect();
-      sub.disconnect();
-      const reason = lastError || (error as Error).message;
-      throw new NetworkError(
-        `cannot reach Redis at ${redactUrl(options.redisUrl)}: ${reason}${
-          connectHint(options.redisUrl, reason)
-        }`,
-      );
-    }
-    connected = true;
     // A plain Uint8Array view: decoded byte fields are then plain views too, never Buffers.
     sub.on(
       "messageBuffer",
@@ -451,16 +408,4 @@ export class Host {
 /** The id part of an address: the peer's public key in hex. */
 function idOf(address: Address): string {
   return address.slice(address.indexOf(":") + 1);
-}
-
-/** A hint for a connection failure whose cause is commonly misread; "" when none. */
-function connectHint(url: string, reason: string): string {
-  if (/CertificateRequired|certificate required/i.test(reason)) {
-    return " (Redis asks for a client certificate, which secshrnet does not send: " +
-      "set tls-auth-clients to no or optional there)";
-  }
-  if (url.startsWith("redis:") && /EPIPE|ECONNRESET|connection closed/.test(reason)) {
-    return " (if that port speaks TLS, use a rediss:// URL)";
-  }
-  return "";
 }
