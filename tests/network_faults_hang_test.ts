@@ -212,6 +212,15 @@ Deno.test("a client killed mid-put leaves nothing: servers drop the upload after
       "every server closed its share",
     );
     assertEquals((await entries(dir)).filter((name) => name === "out"), [], "no output file");
+    // The killed client's temporary file is removed by the next get of the same file,
+    // which leaves only its output.
+    const stale = (await entries(dir)).filter((name) => name.endsWith(".partial"));
+    assertEquals(stale.length, 1, `the killed get left its temporary file: ${stale}`);
+    const again = await network.run(["get", "/faults/client-killed/new", `${dir}/out`], {
+      env: PW,
+    });
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals(await entries(dir), ["out"], "the stale temporary file is gone");
   });
 });
 

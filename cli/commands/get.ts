@@ -115,6 +115,27 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
+ * Removes the temporary files that earlier gets of `dir/base` left when they
+ * were killed: those named after a process that no longer runs (Linux only,
+ * where /proc tells; elsewhere nothing is removed).
+ */
+async function removeStalePartials(dir: string, base: string): Promise<void> {
+  if (Deno.build.os !== "linux") return;
+  const prefix = `.${base}.`;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile || !entry.name.startsWith(prefix)) continue;
+      const match = /^(\d+)-[0-9a-f]{8}\.partial$/.exec(entry.name.slice(prefix.length));
+      if (match === null || Number(match[1]) === Deno.pid) continue;
+      const running = await Deno.stat(`/proc/${match[1]}`).then(() => true, () => false);
+      if (!running) await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
+    }
+  } catch {
+    // An unreadable directory: the open below reports it.
+  }
+}
+
+/**
  * Streams `plaintext` into a private temporary file beside `path`, fsyncs it
  * and only then puts it in place: by a hard link that fails if `path`
  * appeared meanwhile, or with --force by a rename. A failure removes the
@@ -128,7 +149,9 @@ async function writeAtomically(
 ): Promise<void> {
   const slash = path.lastIndexOf("/");
   const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
-  const temp = `${dir}/.${path.slice(slash + 1)}.${crypto.randomUUID().slice(0, 8)}.partial`;
+  const base = path.slice(slash + 1);
+  await removeStalePartials(dir, base);
+  const temp = `${dir}/.${base}.${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.partial`;
   let file: Deno.FsFile;
   try {
     file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
