@@ -18,7 +18,8 @@ export type ErrorCode =
   | "exists"
   | "not-found"
   | "network"
-  | "not-stored";
+  | "not-stored"
+  | "rate-limited";
 
 /** Base class of all deliberate secshrnet errors. */
 export class SecshrnetError extends Error {
@@ -166,6 +167,13 @@ export class NotFoundError extends SecshrnetError {
 export class NetworkUnavailableError extends SecshrnetError {
   constructor(message: string) {
     super("network", message);
+  }
+}
+
+/** Servers refuse a tag's access proofs for now: too many failed lately (a password being guessed). */
+export class RateLimitedError extends SecshrnetError {
+  constructor(message: string) {
+    super("rate-limited", message);
   }
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { NotFoundError, WrongPasswordError } from "../errors.ts";
+import { NotFoundError, RateLimitedError, WrongPasswordError } from "../errors.ts";
 import type { Address } from "../net/envelope.ts";
 import { RemoteError } from "../net/host.ts";
 import { unlock } from "../unlock.ts";
@@ -44,6 +44,7 @@ export async function removeTag(client: Client, options: RemoveOptions): Promise
   const removed: Address[] = [];
   const failed = [...view.failed];
   let forbidden = 0;
+  let limited = 0;
   const masterKeys = new Map<string, Promise<Uint8Array>>();
   for (const object of objects) {
     const unlocked = await unlock(object.headerBytes, { ...options, password, masterKeys });
@@ -58,9 +59,15 @@ export async function removeTag(client: Client, options: RemoveOptions): Promise
         removed.push(server);
       } catch (error) {
         if (error instanceof RemoteError && error.code === "forbidden") forbidden++;
+        if (error instanceof RemoteError && error.code === "rate-limited") limited++;
         failed.push({ server, error: (error as Error).message });
       }
     }));
+  }
+  if (removed.length === 0 && limited > 0) {
+    throw new RateLimitedError(
+      "too many failed password attempts for this tag lately; the servers refuse it for now",
+    );
   }
   if (removed.length === 0 && forbidden > 0) throw new WrongPasswordError();
   return { tag: options.tag, removed: removed.sort(), failed };

@@ -7,7 +7,12 @@
  * @module
  */
 
-import { NotEnoughSharesError, type Rejection, WrongPasswordError } from "../errors.ts";
+import {
+  NotEnoughSharesError,
+  RateLimitedError,
+  type Rejection,
+  WrongPasswordError,
+} from "../errors.ts";
 import type { ObjectHeader } from "../header.ts";
 import { frameOffset } from "../header.ts";
 import { type Address, displayName } from "../net/envelope.ts";
@@ -77,7 +82,7 @@ export async function retrieveObject(
   const holders = [...object.holders].sort((a, b) => a.index - b.index);
   const window = Math.max(64 * 1024, Math.floor(DOWNLOAD_BUDGET / (k + 1)));
   const chunk = Math.min(256 * 1024, Math.max(16 * 1024, Math.floor(window / 4)));
-  const serverOf = new Map<number, Address>();
+  const serverOf = new Map(object.holders.map(({ server, index }) => [index, server]));
   const used: { server: Address; index: number }[] = [];
   const access = await accessKeys(unlocked.keys.retrievalToken);
   const begin = async (server: Address, index: number, offset: number) => {
@@ -97,7 +102,6 @@ export async function retrieveObject(
         throw new Error(`answered for index ${reply.index}, not ${index}`);
       }
       incoming.setSize(uintField(reply, "size"));
-      serverOf.set(index, server);
       used.push({ server, index });
       return {
         manifest: bytesField(reply, "manifest", undefined, 16384).slice(),
@@ -111,6 +115,7 @@ export async function retrieveObject(
   };
   const sources: ShareSource[] = [];
   let forbidden = 0;
+  const limited: string[] = [];
   await Promise.all(
     holders.slice(0, k).map(async ({ server, index }) => {
       try {
@@ -123,10 +128,22 @@ export async function retrieveObject(
         });
       } catch (error) {
         if (error instanceof RemoteError && error.code === "forbidden") forbidden++;
+        if (error instanceof RemoteError && error.code === "rate-limited") {
+          limited.push(error.message);
+        }
         rejected.push({ server, index, reason: (error as Error).message });
       }
     }),
   );
+  if (limited.length > 0 && forbidden + limited.length === Math.min(k, holders.length)) {
+    // "try again in N s": the longest wait any of them asks for.
+    const waits = limited.map((message) => Number(/in (\d+) s/.exec(message)?.[1] ?? 0));
+    throw new RateLimitedError(
+      `too many failed password attempts for this tag lately; the servers refuse it for ${
+        Math.max(...waits)
+      } s more`,
+    );
+  }
   if (forbidden > 0 && forbidden === Math.min(k, holders.length)) {
     throw new WrongPasswordError();
   }
