@@ -244,7 +244,7 @@ Deno.test("wire fuzz: 100,000 hostile messages leave a live server up, bounded a
  */
 async function getAfterLockout(network: TestNetwork, tag: string) {
   const first = await getBytes(network, tag, PW);
-  const wait = /try again in (\d+) s/.exec(first.stderr);
+  const wait = /refuse it for (\d+) s more/.exec(first.stderr);
   if (first.code === 0 || wait === null) return first;
   await new Promise((resolve) => setTimeout(resolve, Number(wait[1]) * 1000 + 200));
   return await getBytes(network, tag, PW);
