@@ -5,8 +5,6 @@
  * @module
  */
 
-import { displayName } from "../core/net/envelope.ts";
-
 /** `bytes` as "912 B", "1.5 KiB", "12.0 MiB", "3.21 GiB". */
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -32,11 +30,6 @@ export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
-}
-
-/** A server address shortened for people: the first 16 hex digits of its id ("server:3f9a…" → "3f9a…"). */
-export function serverName(address: string): string {
-  return displayName(address);
 }
 
 /** Prints `value` as JSON on stdout. */

@@ -7,6 +7,7 @@
  */
 
 import { toHex } from "../core/bytes.ts";
+import { Counts } from "../core/counts.ts";
 import { NONCE_LENGTH, PROOF_LENGTH } from "../core/access.ts";
 import type { Address } from "../core/net/envelope.ts";
 import { bytesField } from "../core/net/fields.ts";
@@ -23,7 +24,8 @@ export const MAX_NONCES_PER_CLIENT = 64;
 /** Nonces handed out and failed proofs counted, for one server. */
 export class ProofGate {
   readonly #nonces = new Map<string, { owner: Address; expires: number }>();
-  readonly #byOwner = new Map<Address, string[]>();
+  /** Outstanding nonces per client. */
+  readonly #counts = new Counts<Address>();
   readonly #failures: FailureLimiter;
   readonly #onFailure: (tag: string) => void;
 
@@ -35,22 +37,22 @@ export class ProofGate {
   /** A fresh nonce for `owner`, valid once for {@linkcode NONCE_LIFETIME_MS}. */
   challenge(owner: Address): Uint8Array {
     const now = Date.now();
+    // Oldest first: drop the expired ones, and beyond the total limit the oldest.
     for (const [key, entry] of this.#nonces) {
       if (entry.expires > now && this.#nonces.size < MAX_NONCES) break;
-      this.#nonces.delete(key);
+      this.#spend(key);
     }
-    // The client's own nonces, oldest first (some may be spent or dropped already).
-    const own = (this.#byOwner.get(owner) ?? []).filter((key) => this.#nonces.has(key));
-    if (own.length >= MAX_NONCES_PER_CLIENT) this.#nonces.delete(own.shift()!);
+    if (this.#counts.get(owner) >= MAX_NONCES_PER_CLIENT) {
+      // Only a client at its limit pays for this search: its own oldest goes.
+      for (const [key, entry] of this.#nonces) {
+        if (entry.owner !== owner) continue;
+        this.#spend(key);
+        break;
+      }
+    }
     const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
-    const key = toHex(nonce);
-    this.#nonces.set(key, { owner, expires: now + NONCE_LIFETIME_MS });
-    own.push(key);
-    this.#byOwner.set(owner, own);
-    for (const [client, keys] of this.#byOwner) {
-      if (this.#byOwner.size <= MAX_NONCES) break;
-      if (!keys.some((k) => this.#nonces.has(k))) this.#byOwner.delete(client);
-    }
+    this.#nonces.set(toHex(nonce), { owner, expires: now + NONCE_LIFETIME_MS });
+    this.#counts.add(owner);
     return nonce;
   }
 
@@ -58,13 +60,20 @@ export class ProofGate {
   proofOf(body: Record<string, unknown>, from: Address): AccessProof {
     const nonce = bytesField(body, "nonce", NONCE_LENGTH).slice();
     const proof = bytesField(body, "proof", PROOF_LENGTH).slice();
-    const key = toHex(nonce);
-    const entry = this.#nonces.get(key);
-    this.#nonces.delete(key);
+    const entry = this.#spend(toHex(nonce));
     if (entry === undefined || entry.owner !== from || entry.expires < Date.now()) {
       throw new StoreError("forbidden", "unknown or expired nonce; ask for a new challenge");
     }
     return { nonce, proof };
+  }
+
+  /** Removes the nonce `key` (hex), returning what it was. */
+  #spend(key: string): { owner: Address; expires: number } | undefined {
+    const entry = this.#nonces.get(key);
+    if (entry === undefined) return undefined;
+    this.#nonces.delete(key);
+    this.#counts.remove(entry.owner);
+    return entry;
   }
 
   /**

@@ -4,12 +4,13 @@
  * @module
  */
 
+import { displayName } from "../../core/net/envelope.ts";
 import { get as getObject } from "../../core/client/get.ts";
 import { ExistsError, UsageError } from "../../core/errors.ts";
 import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
 import { configFrom, maxLogN, password, withClient } from "../context.ts";
 import { EXIT, interruptible } from "../exit.ts";
-import { formatSize, printJson, serverName } from "../format.ts";
+import { formatSize, printJson } from "../format.ts";
 import { counting, writeStream } from "../io.ts";
 import { Progress } from "../progress.ts";
 import type { Command } from "./command.ts";
@@ -75,7 +76,7 @@ Examples:
       }).finally(() => progress.done());
       const rejected = retrieval.rejected();
       for (const r of rejected) {
-        console.error(`secshrnet: warning: did not use ${serverName(r.server)}: ${r.reason}`);
+        console.error(`secshrnet: warning: did not use ${displayName(r.server)}: ${r.reason}`);
       }
       const summary = {
         tag,

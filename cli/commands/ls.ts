@@ -4,11 +4,12 @@
  * @module
  */
 
+import { displayName } from "../../core/net/envelope.ts";
 import { listTags, serverInfo } from "../../core/client/catalog.ts";
 import { CLIENT_OPTIONS, parse, positionals } from "../args.ts";
 import { configFrom, withClient } from "../context.ts";
 import { EXIT } from "../exit.ts";
-import { formatSize, formatTime, printJson, serverName, table } from "../format.ts";
+import { formatSize, formatTime, printJson, table } from "../format.ts";
 import type { Command } from "./command.ts";
 
 /** The `ls` command. */
@@ -35,7 +36,7 @@ Examples:
     positionals(parsed, 0, 0, "secshrnet ls [--json]");
     const listing = await withClient(await configFrom(parsed), (client) => listTags(client));
     for (const { server, error } of listing.failed) {
-      console.error(`secshrnet: warning: ${serverName(server)} did not answer: ${error}`);
+      console.error(`secshrnet: warning: ${displayName(server)} did not answer: ${error}`);
     }
     if (parsed.values.json) printJson(listing.tags);
     else if (listing.tags.length === 0) console.error("no tags stored");
@@ -79,14 +80,14 @@ Examples:
     positionals(parsed, 0, 0, "secshrnet servers [--json]");
     const info = await withClient(await configFrom(parsed), (client) => serverInfo(client));
     for (const { server, error } of info.failed) {
-      console.error(`secshrnet: warning: ${serverName(server)} did not answer: ${error}`);
+      console.error(`secshrnet: warning: ${displayName(server)} did not answer: ${error}`);
     }
     if (parsed.values.json) printJson(info.servers);
     else {
       console.log(table(
         ["SERVER", "HOST", "OS", "VERSION", "OBJECTS", "STORED", "FREE", "RTT"],
         info.servers.map((s) => [
-          serverName(s.address),
+          displayName(s.address),
           s.hostname,
           s.os,
           s.version,

@@ -4,12 +4,13 @@
  * @module
  */
 
+import { displayName } from "../../core/net/envelope.ts";
 import { put as putObject } from "../../core/client/put.ts";
 import { UsageError } from "../../core/errors.ts";
 import { CLIENT_OPTIONS, intFlag, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
 import { configFrom, maxLogN, password, withClient } from "../context.ts";
 import { EXIT, interruptible } from "../exit.ts";
-import { formatSize, printJson, serverName } from "../format.ts";
+import { formatSize, printJson } from "../format.ts";
 import { counting } from "../io.ts";
 import { Progress } from "../progress.ts";
 import type { Command } from "./command.ts";
@@ -102,7 +103,7 @@ Examples:
     }
     if (result.status === "reduced") {
       const missing = result.servers.filter((s) => !s.stored)
-        .map((s) => `${serverName(s.server)} (${s.error ?? "no answer"})`).join(", ");
+        .map((s) => `${displayName(s.server)} (${s.error ?? "no answer"})`).join(", ");
       console.error(`secshrnet: warning: reduced redundancy, not stored on ${missing}`);
       return EXIT.reduced;
     }

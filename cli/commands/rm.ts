@@ -4,11 +4,12 @@
  * @module
  */
 
+import { displayName } from "../../core/net/envelope.ts";
 import { removeTag } from "../../core/client/remove.ts";
 import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
 import { configFrom, maxLogN, password, withClient } from "../context.ts";
 import { EXIT } from "../exit.ts";
-import { printJson, serverName } from "../format.ts";
+import { printJson } from "../format.ts";
 import { Progress } from "../progress.ts";
 import type { Command } from "./command.ts";
 
@@ -61,7 +62,7 @@ Examples:
     if (parsed.values.json) printJson(result);
     else console.log(`removed ${JSON.stringify(tag)} from ${result.removed.length} servers`);
     for (const { server, error } of result.failed) {
-      console.error(`secshrnet: warning: ${serverName(server)}: ${error}`);
+      console.error(`secshrnet: warning: ${displayName(server)}: ${error}`);
     }
     return result.failed.length === 0 ? EXIT.ok : EXIT.failure;
   },

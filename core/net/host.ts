@@ -21,12 +21,12 @@ import {
   isAddress,
   macedPart,
   macOf,
-  ProtocolError,
 } from "./envelope.ts";
 import { Identity, PeerKeys } from "./identity.ts";
 import { GarbagePacer } from "../memory.ts";
 import { closeConnection, openConnections, withTimeout } from "./connection.ts";
 import { ThrottledLog } from "./throttled_log.ts";
+import { type Handler, MAX_REQUESTS_PER_SENDER, RequestRunner } from "./requests.ts";
 import { NetworkError, RemoteError } from "./errors.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 
@@ -50,8 +50,6 @@ export interface HostOptions {
 
 export { NetworkError, RemoteError };
 
-/** A request handler: returns the reply body, or throws a RemoteError-like `{code}` error. */
-export type Handler = (request: Envelope) => Promise<Record<string, unknown>>;
 /** A listener for messages that are not requests (data, acks). */
 export type Listener = (message: Envelope) => void;
 
@@ -61,10 +59,7 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-const REPLY_CACHE_LIMIT = 4096;
-const REPLY_CACHE_MS = 120_000;
-/** Requests one sender may have in progress at a host; more get a `busy` error. */
-export const MAX_REQUESTS_PER_SENDER = 16;
+export { type Handler, MAX_REQUESTS_PER_SENDER };
 /**
  * Bytes of received messages waiting for their MAC check beyond which new
  * ones are dropped (pub/sub is at-most-once anyway; transfers resend), so a
@@ -84,17 +79,14 @@ export class Host {
   readonly #handlers = new Map<string, Handler>();
   readonly #listeners = new Map<string, Listener>();
   readonly #pending = new Map<number, Pending>();
-  readonly #replies = new Map<string, { at: number; reply?: Envelope }>();
   readonly #reconnectListeners = new Set<() => void>();
   readonly #pacer = new GarbagePacer();
   readonly #keys: PeerKeys;
-  readonly #inProgress = new Map<Address, number>();
+  readonly #requests: RequestRunner;
   // Signing and checking MACs is asynchronous; these chains keep messages in order.
   #outbound: Promise<unknown> = Promise.resolve();
   #inbound: Promise<unknown> = Promise.resolve();
   #inboundBytes = 0;
-  /** Why Redis last refused a publish (an ACL), if it did. */
-  #refusal?: string;
   readonly #drops: ThrottledLog;
   #nextId = 1;
   #stopHeartbeat = () => {};
@@ -108,6 +100,10 @@ export class Host {
     this.#sub = sub;
     this.#log = options.log ?? (() => {});
     this.#drops = new ThrottledLog(this.#log);
+    this.#requests = new RequestRunner(
+      (to, type, body, replyTo) => void this.send(to, type, body, replyTo),
+      (message) => this.#drops.line(message),
+    );
   }
 
   /** Connects to Redis and subscribes; throws a NetworkError naming the URL when it cannot. */
@@ -191,16 +187,31 @@ export class Host {
 
   /**
    * Publishes one message to `to`, MAC'd under the key shared with it;
-   * resolves to whether any subscriber received it. Messages are published in
-   * the order of the calls.
+   * resolves to whether any subscriber received it (false also when Redis
+   * could not take it). Messages are published in the order of the calls.
    */
   async send(
     to: Address,
     type: string,
     body: Record<string, unknown>,
     replyTo?: number,
-    id = this.#nextId++,
   ): Promise<boolean> {
+    try {
+      return await this.#publish(to, type, body, replyTo, this.#nextId++) > 0;
+    } catch (error) {
+      this.#log("debug", `send to ${to} failed: ${(error as Error).message}`);
+      return false;
+    }
+  }
+
+  /** Seals and publishes one message; resolves to the number of receivers, rejects with Redis' error. */
+  #publish(
+    to: Address,
+    type: string,
+    body: Record<string, unknown>,
+    replyTo: number | undefined,
+    id: number,
+  ): Promise<number> {
     const bytes = encodeEnvelope({ type, from: this.address, to, id, replyTo, body });
     this.#pacer.processed(bytes.length);
     // Each link seals its message and starts its publish before the next link
@@ -216,17 +227,7 @@ export class Host {
       };
     });
     this.#outbound = link.catch(() => {});
-    try {
-      const { receivers } = await link;
-      return await receivers > 0;
-    } catch (error) {
-      const reason = (error as Error).message;
-      if (/NOPERM/.test(reason)) {
-        this.#refusal = reason;
-        this.#dropped(`a message to ${to}: ${reason}`);
-      } else this.#log("debug", `send to ${to} failed: ${reason}`);
-      return false;
-    }
+    return link.then(({ receivers }) => receivers);
   }
 
   /**
@@ -251,12 +252,14 @@ export class Host {
     try {
       for (let attempt = 0; attempt < attempts; attempt++) {
         options.signal?.throwIfAborted();
-        await this.send(to, type, body, undefined, id);
-        if (this.#refusal !== undefined) {
-          throw new NetworkError(
-            `Redis refused to publish: ${this.#refusal} (the Redis user's ACL must allow it)`,
-          );
-        }
+        await this.#publish(to, type, body, undefined, id).catch((error: Error) => {
+          // An ACL refusal will not change on retry; anything else is a lost attempt.
+          if (/NOPERM/.test(error.message)) {
+            throw new NetworkError(
+              `Redis refused to publish: ${error.message} (the Redis user's ACL must allow it)`,
+            );
+          }
+        });
         let timer: ReturnType<typeof setTimeout> | undefined;
         const timeout = new Promise<"timeout">((resolve) => {
           timer = setTimeout(() => resolve("timeout"), timeoutMs);
@@ -323,7 +326,7 @@ export class Host {
     }
     const handler = this.#handlers.get(message.type);
     if (handler !== undefined) {
-      this.#serve(message, handler);
+      this.#requests.run(message, handler);
       return;
     }
     const listener = this.#listeners.get(message.type);
@@ -336,63 +339,6 @@ export class Host {
       return;
     }
     this.#dropped(`a message of unknown type ${message.type} from ${message.from}`);
-  }
-
-  /**
-   * Runs a handler once per (sender, id); a retried request gets the same
-   * reply. A sender with {@linkcode MAX_REQUESTS_PER_SENDER} requests in
-   * progress gets a `busy` error instead, so one noisy host cannot hold every
-   * handler.
-   */
-  #serve(request: Envelope, handler: Handler): void {
-    const key = `${request.from}/${request.id}`;
-    const cached = this.#replies.get(key);
-    if (cached !== undefined) {
-      if (cached.reply) {
-        this.send(request.from, cached.reply.type, cached.reply.body, request.id);
-      }
-      return;
-    }
-    const inProgress = this.#inProgress.get(request.from) ?? 0;
-    if (inProgress >= MAX_REQUESTS_PER_SENDER) {
-      this.#dropped(`${request.type} from ${request.from}: too many requests in progress`);
-      this.send(request.from, "error", {
-        code: "busy",
-        message: `more than ${MAX_REQUESTS_PER_SENDER} requests in progress; slow down`,
-      }, request.id);
-      return;
-    }
-    this.#inProgress.set(request.from, inProgress + 1);
-    this.#pruneReplies();
-    const entry: { at: number; reply?: Envelope } = { at: Date.now() };
-    this.#replies.set(key, entry);
-    handler(request).finally(() => {
-      const left = (this.#inProgress.get(request.from) ?? 1) - 1;
-      if (left === 0) this.#inProgress.delete(request.from);
-      else this.#inProgress.set(request.from, left);
-    }).then(
-      (body) => ({ type: "reply", body }),
-      (error) => {
-        if (error instanceof ProtocolError) {
-          this.#dropped(`bad ${request.type} from ${request.from}: ${error.message}`);
-          return { type: "error", body: { code: "bad-request", message: error.message } };
-        }
-        const code = typeof error?.code === "string" ? error.code : "internal";
-        if (code === "internal") this.#log("warn", `${request.type} failed: ${error?.message}`);
-        return { type: "error", body: { code, message: String(error?.message ?? error) } };
-      },
-    ).then(({ type, body }) => {
-      entry.reply = { type, from: this.address, to: request.from, id: 0, body };
-      return this.send(request.from, type, body, request.id);
-    });
-  }
-
-  #pruneReplies(): void {
-    const now = Date.now();
-    for (const [key, entry] of this.#replies) {
-      if (this.#replies.size <= REPLY_CACHE_LIMIT && now - entry.at < REPLY_CACHE_MS) break;
-      this.#replies.delete(key);
-    }
   }
 
   /** Leaves the network: unsubscribes and closes both connections. */

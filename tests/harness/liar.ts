@@ -209,31 +209,31 @@ export function lyingHost(host: Host, store: Store, root: string, initial: LieMo
     });
   };
 
-  const send: Host["send"] = async (to, type, body, replyTo, id) => {
-    if (type !== "get-data") return await host.send(to, type, body, replyTo, id);
+  const send: Host["send"] = async (to, type, body, replyTo) => {
+    if (type !== "get-data") return await host.send(to, type, body, replyTo);
     const download = String(body.download);
     const seq = body.seq as number;
     const data = body.data as Uint8Array;
     switch (mode) {
       case "corrupt-fragment":
-        return await host.send(to, type, { ...body, data: flipped(data, -1) }, replyTo, id);
+        return await host.send(to, type, { ...body, data: flipped(data, -1) }, replyTo);
       case "corrupt-last-segment": {
         const extent = extents.get(download);
         if (extent === undefined) break;
         const end = extent.ends.get(seq) ?? (extent.ends.get(seq - 1) ?? 0) + data.length;
         extent.ends.set(seq, end);
         if (end === extent.size) {
-          return await host.send(to, type, { ...body, data: flipped(data, -1) }, replyTo, id);
+          return await host.send(to, type, { ...body, data: flipped(data, -1) }, replyTo);
         }
         break;
       }
       case "forge-key-share":
         if (seq === 0 && offsets.get(download) === 0) {
-          return await host.send(to, type, { ...body, data: flipped(data, 0) }, replyTo, id);
+          return await host.send(to, type, { ...body, data: flipped(data, 0) }, replyTo);
         }
         break;
       case "duplicate": {
-        const sent = await host.send(to, type, body, replyTo, id);
+        const sent = await host.send(to, type, body, replyTo);
         await host.send(to, type, { ...body, data: flipped(data, -1) });
         return sent;
       }
@@ -255,10 +255,10 @@ export function lyingHost(host: Host, store: Store, root: string, initial: LieMo
         await host.send(to, type, { download, seq, data: { not: "bytes" } });
         const noise = crypto.getRandomValues(new Uint8Array(65536));
         const big = new Uint8Array(1.5 * 2 ** 20).map((_, i) => noise[i % noise.length]);
-        return await host.send(to, type, { download, seq, data: big }, replyTo, id);
+        return await host.send(to, type, { download, seq, data: big }, replyTo);
       }
     }
-    return await host.send(to, type, body, replyTo, id);
+    return await host.send(to, type, body, replyTo);
   };
 
   return new Proxy(host, {
