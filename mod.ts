@@ -55,6 +55,7 @@ export {
   ABSOLUTE_MAX_LOG_N,
   DEFAULT_LOG_N,
   DEFAULT_MAX_LOG_N,
+  DEFAULT_MIN_LOG_N,
   type KdfParams,
   MIN_LOG_N,
   type ObjectKeys,

@@ -25,7 +25,7 @@ import {
 } from "./config_values.ts";
 
 export { ConfigError, parseByteSize };
-import { ABSOLUTE_MAX_LOG_N, DEFAULT_LOG_N, MIN_LOG_N } from "../core/keys.ts";
+import { ABSOLUTE_MAX_LOG_N, DEFAULT_LOG_N, DEFAULT_MIN_LOG_N, MIN_LOG_N } from "../core/keys.ts";
 
 /** Where and how to reach Redis. */
 export interface RedisConfig {
@@ -53,8 +53,11 @@ export interface Config {
    * may receive nothing before it is dropped (undefined = the default, 60 s).
    */
   server: { maxObjectBytes?: number; maxTotalBytes?: number; uploadTimeoutMs?: number };
-  /** scrypt work factor (log2 N) used when sealing. */
-  kdf: { logN: number };
+  /**
+   * scrypt work factor (log2 N) used when sealing, and the lowest a client
+   * acts on when opening, replacing or removing (docs/SECURITY.md).
+   */
+  kdf: { logN: number; minLogN: number };
   /** The file the config was read from, or undefined when defaults were used. */
   source?: string;
 }
@@ -80,7 +83,7 @@ const KNOWN: Record<string, readonly string[]> = {
   network: ["name"],
   client: ["timeout"],
   server: ["max_object_bytes", "max_total_bytes", "upload_timeout"],
-  kdf: ["log_n"],
+  kdf: ["log_n", "min_log_n"],
 };
 /** Longest timeout (`[client] timeout`, `[server] upload_timeout`, `--timeout`), in seconds: a day. */
 export const MAX_TIMEOUT_SECONDS = 86_400;
@@ -98,6 +101,15 @@ export function defaultRoot(env: Env = Deno.env.toObject()): string {
   return `${home.replace(/[/\\]+$/, "")}/.secshrnet`;
 }
 
+/** The config file in use: `path` (from -c) if given, else ROOT/secshrnet.conf (ROOT = `root` ?? $HOME/.secshrnet). */
+export function configPath(
+  options: { path?: string; root?: string; env?: Env } = {},
+): string {
+  if (options.path !== undefined) return options.path;
+  const root = options.root ?? defaultRoot(options.env ?? Deno.env.toObject());
+  return `${root.replace(/[/\\]+$/, "")}/${CONFIG_FILE_NAME}`;
+}
+
 /**
  * Loads the config. `path` (from -c) must exist, else ConfigError "config file X not found".
  * Without `path`, reads ROOT/secshrnet.conf if it exists (root = options.root ?? defaultRoot()),
@@ -108,8 +120,7 @@ export async function loadConfig(
   options: { path?: string; root?: string; env?: Env } = {},
 ): Promise<Config> {
   const env = options.env ?? Deno.env.toObject();
-  const file = options.path ??
-    `${(options.root ?? defaultRoot(env)).replace(/[/\\]+$/, "")}/${CONFIG_FILE_NAME}`;
+  const file = configPath({ ...options, env });
   let text: string | undefined;
   try {
     text = await Deno.readTextFile(file);
@@ -178,7 +189,7 @@ function buildConfig(doc: Table, source: string | undefined, env: Env): Config {
     network: { name: DEFAULT_NETWORK },
     client: {},
     server: {},
-    kdf: { logN: DEFAULT_LOG_N },
+    kdf: { logN: DEFAULT_LOG_N, minLogN: DEFAULT_MIN_LOG_N },
   };
   if (source !== undefined) config.source = source;
 
@@ -237,6 +248,14 @@ function buildConfig(doc: Table, source: string | undefined, env: Env): Config {
 
   const logN = integer(kdf, "log_n", MIN_LOG_N, ABSOLUTE_MAX_LOG_N);
   if (logN !== undefined) config.kdf.logN = logN;
+  const minLogN = integer(kdf, "min_log_n", MIN_LOG_N, ABSOLUTE_MAX_LOG_N);
+  if (minLogN !== undefined) config.kdf.minLogN = minLogN;
+  if (config.kdf.logN < config.kdf.minLogN) {
+    throw new ConfigError(
+      `${file}: [kdf] log_n ${config.kdf.logN} is below min_log_n ${config.kdf.minLogN}: this ` +
+        `client would refuse to open what it stores; raise log_n or lower min_log_n`,
+    );
+  }
   return config;
 }
 

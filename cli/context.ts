@@ -1,25 +1,55 @@
 /**
- * What the client commands share: loading the config named by `-c`,
- * connecting to the network, and reading the password from the sources the
- * flags and environment give.
+ * What the client commands share: loading the config named by `-c` and the
+ * trust list beside it, connecting to the network, and reading the password
+ * from the sources the flags and environment give.
  *
  * @module
  */
 
 import { Client, type ClientTimeouts, DEFAULT_TIMEOUTS } from "../core/client/session.ts";
-import { NetworkUnavailableError } from "../core/errors.ts";
+import type { HeaderPolicy } from "../core/client/vetting.ts";
+import { NetworkUnavailableError, UsageError } from "../core/errors.ts";
 import { DEFAULT_MAX_LOG_N } from "../core/keys.ts";
+import { openRedisWarning } from "../core/net/url.ts";
 import { intFlag, type Parsed } from "./args.ts";
-import { type Config, loadConfig, MAX_TIMEOUT_SECONDS } from "./config.ts";
+import { type Config, configPath, loadConfig, MAX_TIMEOUT_SECONDS } from "./config.ts";
 import { readPassword } from "./password.ts";
+import { readTrust, trustFilePath } from "./trust.ts";
+
+/** A client command's settings: the config, and the trust list that belongs to it. */
+export interface ClientConfig extends Config {
+  /** The trust file beside the config in use (cli/trust.ts). */
+  readonly trustFile: string;
+}
+
+/**
+ * Set by the shell for the commands it runs: it has shown the connection
+ * warnings once already, so they are not repeated for every command.
+ */
+export const WARNED_ENV = "SECSHRNET_WARNED";
 
 /** Loads the config of `-c`, or the default one; `--timeout`, when the command has it, wins. */
-export async function configFrom(parsed: Parsed): Promise<Config> {
-  const path = parsed.values.config;
+export async function configFrom(parsed: Parsed): Promise<ClientConfig> {
+  const value = parsed.values.config;
+  const path = typeof value === "string" ? value : undefined;
   const timeout = intFlag(parsed.values.timeout, "timeout", 1, MAX_TIMEOUT_SECONDS);
-  const config = await loadConfig(typeof path === "string" ? { path } : {});
+  const config = await loadConfig({ path });
   if (timeout !== undefined) config.client.timeoutMs = timeout * 1000;
-  return config;
+  return { ...config, trustFile: trustFilePath(configPath({ path })) };
+}
+
+/**
+ * What the client accepts from a header before acting on it: the config's
+ * floor, `--max-log-n`, and `-k 1` (the object was stored with `-k 1`).
+ */
+export function headerPolicy(parsed: Parsed, config: Config): HeaderPolicy {
+  const k = parsed.values.k;
+  if (k !== undefined && k !== "1") {
+    throw new UsageError(
+      "-k takes only 1 here: it accepts an object that was stored with -k 1 (k is in its header)",
+    );
+  }
+  return { minLogN: config.kdf.minLogN, maxLogN: maxLogN(parsed), allowSingleShare: k === "1" };
 }
 
 /**
@@ -42,24 +72,36 @@ export function insecureTlsWarning(config: Config): string | undefined {
     "whoever sits between this host and Redis can read and change its traffic";
 }
 
-/** Connects to the network `config` names. */
-export async function connect(config: Config): Promise<Client> {
+/**
+ * Connects to the network `config` names, as a client that uses the servers
+ * of its trust file; prints the connection's warnings (once per shell).
+ */
+export async function connect(config: ClientConfig): Promise<Client> {
+  const warn = Deno.env.get(WARNED_ENV) !== "1";
   const insecure = insecureTlsWarning(config);
-  if (insecure !== undefined) console.error(`secshrnet: warning: ${insecure}`);
+  if (insecure !== undefined && warn) console.error(`secshrnet: warning: ${insecure}`);
   const caFile = config.redis.tls?.caFile;
-  return await Client.connect({
-    redisUrl: config.redis.url,
-    tls: {
-      ca: caFile === undefined ? undefined : await Deno.readTextFile(caFile),
-      rejectUnauthorized: config.redis.tls?.rejectUnauthorized,
+  const trusted = await readTrust(config.trustFile);
+  const client = await Client.connect(
+    {
+      redisUrl: config.redis.url,
+      tls: {
+        ca: caFile === undefined ? undefined : await Deno.readTextFile(caFile),
+        rejectUnauthorized: config.redis.tls?.rejectUnauthorized,
+      },
+      network: config.network.name,
     },
-    network: config.network.name,
-  }, clientTimeouts(config.client.timeoutMs));
+    { ids: new Set(trusted.map((entry) => entry.id)), source: config.trustFile },
+    clientTimeouts(config.client.timeoutMs),
+  );
+  const open = openRedisWarning(config.redis.url);
+  if (open !== undefined && warn) console.error(`secshrnet: warning: ${open}`);
+  return client;
 }
 
 /** Runs `task` with a connected client, closing it afterwards. */
 export async function withClient<T>(
-  config: Config,
+  config: ClientConfig,
   task: (client: Client) => Promise<T>,
 ): Promise<T> {
   const client = await connect(config);

@@ -1,9 +1,9 @@
 /**
  * `deno task demo`: the whole job on a throwaway local network. It starts a
  * redis-server on a free loopback port and five `secshrnet serve` processes
- * with temporary roots, stores a generated file with k = 3 through the real
- * CLI, stops two servers, gets the file back, checks it byte for byte, and
- * shows the storage each server used. Everything it started is stopped and
+ * with temporary roots, trusts them through the real CLI, stores a generated
+ * file with k = 3, stops two servers, gets the file back, checks it byte for
+ * byte, and shows the storage each server used. Everything it started is stopped and
  * removed at the end, also on Ctrl-C.
  *
  * @module
@@ -66,9 +66,18 @@ Deno.addSignalListener("SIGINT", async () => {
 
 try {
   step("Starting redis-server and 5 storage servers");
-  network = await startNetwork(5);
+  network = await startNetwork(5, { trust: false });
   console.log(`  redis-server at ${network.redis.url}`);
-  for (const server of network.servers) console.log(`  server ${server.id}  root ${server.root}`);
+  for (const server of network.servers) {
+    console.log(`  server ${server.name}  root ${server.root}`);
+  }
+
+  step("Trusting them: a client uses only the servers it pins, like SSH's known_hosts");
+  console.log("  (on real machines, compare each id with ROOT/server-id on that machine)");
+  await run(network, ["trust", "--all"]);
+  const trusted = (await Deno.readTextFile(network.trustFile)).split("\n")
+    .filter((line) => /^[0-9a-f]{64}\b/.test(line)).length;
+  if (trusted !== network.servers.length) throw new Error(`trusted ${trusted} servers, not 5`);
 
   step(`Generating a ${formatSize(SIZE)} file of random bytes`);
   const input = `${network.dir}/backup.tar`;
@@ -98,7 +107,7 @@ try {
     const used = await bytesUnder(`${server.root}/tags`);
     total += used;
     console.log(
-      `  server ${server.id}: ${formatSize(used)} (${
+      `  server ${server.name}: ${formatSize(used)} (${
         (used / SIZE * 100).toFixed(1)
       } % of the file)`,
     );
@@ -113,7 +122,7 @@ try {
   step("Stopping two servers");
   for (const server of network.servers.slice(0, 2)) {
     await server.stop();
-    console.log(`  stopped ${server.id}`);
+    console.log(`  stopped ${server.name}`);
   }
   await network.waitForServers(3);
 

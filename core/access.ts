@@ -23,7 +23,7 @@ export const PROOF_LENGTH = 64;
 export const NONCE_LENGTH = 32;
 
 /** What a proof grants. */
-export type AccessOp = "get" | "rm" | "prune" | "replace";
+export type AccessOp = "get" | "rm" | "prune" | "replace" | "withdraw";
 
 /** The key pair of one object, derived from its retrieval token. */
 export interface AccessKeys {

@@ -46,19 +46,30 @@ export class FormatError extends SecshrnetError {
   }
 }
 
-/** The object's KDF work factor is above the caller's cap. */
+/**
+ * The object's KDF work factor is outside the caller's bounds: above the cap
+ * (a header could make a client allocate gigabytes) or below the floor (a
+ * forged cheap header would make each password guess cheap).
+ */
 export class KdfLimitError extends SecshrnetError {
   /** The work factor the object asks for (log2 N). */
   readonly logN: number;
   /** The highest work factor the caller accepts. */
   readonly maxLogN: number;
-  constructor(logN: number, maxLogN: number) {
+  /** The lowest work factor the caller accepts. */
+  readonly minLogN: number;
+  constructor(logN: number, maxLogN: number, minLogN = 0) {
     super(
       "kdf-limit",
-      `object asks for scrypt logN ${logN}, above the limit ${maxLogN}; raise the limit to open it`,
+      logN > maxLogN
+        ? `object asks for scrypt logN ${logN}, above the limit ${maxLogN}; raise the limit ` +
+          `(--max-log-n) to open it`
+        : `object asks for scrypt logN ${logN}, below the floor ${minLogN}; if you stored it ` +
+          `with --log-n ${logN}, set min_log_n = ${logN} under [kdf] in the config`,
     );
     this.logN = logN;
     this.maxLogN = maxLogN;
+    this.minLogN = minLogN;
   }
 }
 

@@ -13,8 +13,10 @@ import { MAX_FRAGMENTS } from "./erasure.ts";
 
 /** Magic bytes "SSNH" that start every header. */
 export const HEADER_MAGIC: Uint8Array = utf8("SSNH");
-/** Format version written and read by this implementation. */
-export const FORMAT_VERSION = 1;
+/** Format version written by this implementation (version 1 is still read; see {@linkcode decodeHeader}). */
+export const FORMAT_VERSION = 2;
+/** Highest tag version a header can carry (u32). */
+export const MAX_TAG_VERSION = 2 ** 32 - 1;
 /** The only KDF of version 1. */
 export const KDF_SCRYPT = 1;
 /** scrypt block size of version 1. */
@@ -48,6 +50,12 @@ export interface ObjectHeader {
   readonly size: number;
   /** The tag the object was sealed under. */
   readonly tag: string;
+  /**
+   * The tag's version: a new object of a tag takes the highest version seen
+   * plus one, so the newest object is found without trusting any clock.
+   * Objects of format 1 have none and count as version 0.
+   */
+  readonly version: number;
 }
 
 /**
@@ -68,6 +76,7 @@ export function encodeHeader(header: ObjectHeader): Uint8Array {
       ["n", n, 255],
       ["created", created, MAX_PLAINTEXT_SIZE],
       ["size", size, MAX_PLAINTEXT_SIZE],
+      ["version", header.version, MAX_TAG_VERSION],
     ] as const
   ) {
     if (!Number.isSafeInteger(value) || value < 0 || value > max) {
@@ -94,25 +103,38 @@ export function encodeHeader(header: ObjectHeader): Uint8Array {
   writeUint64(view, 61, header.created);
   writeUint64(view, 69, header.size);
   view.setUint16(77, tag.length);
-  out.fill(0, 79, FIXED_LENGTH); // reserved
+  view.setUint32(79, header.version);
+  out.fill(0, 83, FIXED_LENGTH); // reserved
   out.set(tag, FIXED_LENGTH);
   checkHeader(decodeHeader(out));
   return out;
 }
 
-/** Parses and validates header bytes; throws a {@linkcode FormatError} on any deviation. */
+/**
+ * Parses and validates header bytes; throws a {@linkcode FormatError} on any
+ * deviation. Format 1 headers (no tag version: bytes 79..87 reserved) are
+ * read as version 0; format 2 headers carry a version of at least 1.
+ */
 export function decodeHeader(bytes: Uint8Array): ObjectHeader {
   if (bytes.length < FIXED_LENGTH) throw new FormatError("header too short");
   for (let i = 0; i < 4; i++) {
     if (bytes[i] !== HEADER_MAGIC[i]) throw new FormatError("not a secshrnet header");
   }
-  if (bytes[4] !== FORMAT_VERSION) throw new FormatError(`unsupported format version ${bytes[4]}`);
+  const format = bytes[4];
+  if (format !== 1 && format !== FORMAT_VERSION) {
+    throw new FormatError(`unsupported format version ${format}`);
+  }
   if (bytes[5] !== KDF_SCRYPT) throw new FormatError(`unknown KDF ${bytes[5]}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tagLength = view.getUint16(77);
   if (bytes.length !== FIXED_LENGTH + tagLength) throw new FormatError("header length mismatch");
-  if (bytes[60] !== 0 || bytes.subarray(79, FIXED_LENGTH).some((b) => b !== 0)) {
+  const reservedFrom = format === 1 ? 79 : 83;
+  if (bytes[60] !== 0 || bytes.subarray(reservedFrom, FIXED_LENGTH).some((b) => b !== 0)) {
     throw new FormatError("reserved header bits set");
+  }
+  const version = format === 1 ? 0 : view.getUint32(79);
+  if (format === FORMAT_VERSION && version === 0) {
+    throw new FormatError("tag version 0 in a format 2 header");
   }
   let tag: string;
   try {
@@ -138,6 +160,7 @@ export function decodeHeader(bytes: Uint8Array): ObjectHeader {
     created,
     size,
     tag,
+    version,
   };
   checkHeader(header);
   return header;

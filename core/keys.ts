@@ -30,6 +30,12 @@ export interface KdfParams {
 export const DEFAULT_LOG_N = 20;
 /** Lowest work factor accepted when sealing. */
 export const MIN_LOG_N = 10;
+/**
+ * Lowest work factor a client acts on unless configured lower: a header
+ * below it is never used to derive a key or sign a proof (64 MiB, about
+ * 0.5 s per guess here; the default for new objects is 20).
+ */
+export const DEFAULT_MIN_LOG_N = 16;
 /** Highest work factor opened unless the caller raises the cap. */
 export const DEFAULT_MAX_LOG_N = 22;
 /** Absolute highest work factor (2^30 × 128 × r bytes is already past any machine). */

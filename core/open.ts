@@ -102,7 +102,10 @@ export async function open(
     }
   }
   const valid = [...groups.values()].filter((g) => g.header !== undefined)
-    .sort((a, b) => b.members.length - a.members.length || b.header!.created - a.header!.created);
+    .sort((a, b) =>
+      b.members.length - a.members.length || b.header!.version - a.header!.version ||
+      b.header!.created - a.header!.created
+    );
   const mismatched = (chosen: HeaderGroup) =>
     valid.filter((g) => g !== chosen).flatMap((g) =>
       g.members.map((s): Rejection => ({

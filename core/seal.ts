@@ -19,6 +19,7 @@ import {
   encodeHeader,
   MAX_PLAINTEXT_SIZE,
   MAX_SEGMENT_LOG2,
+  MAX_TAG_VERSION,
   MIN_SEGMENT_LOG2,
   type ObjectHeader,
   SCRYPT_P,
@@ -76,6 +77,8 @@ export interface SealOptions {
   random?: (length: number) => Uint8Array;
   /** Creation time in ms since the epoch; default now. */
   created?: number;
+  /** The tag's version (1 + the highest version of the tag seen); default 1. */
+  version?: number;
 }
 
 /** The result of the sealing once the whole input has been read. */
@@ -125,6 +128,10 @@ export function checkSealOptions(options: SealOptions): void {
   const created = options.created;
   if (created !== undefined && (!Number.isSafeInteger(created) || created < 0)) {
     throw new UsageError(`created must be a non-negative integer of milliseconds, got ${created}`);
+  }
+  const version = options.version ?? 1;
+  if (!Number.isInteger(version) || version < 1 || version > MAX_TAG_VERSION) {
+    throw new UsageError(`version must be an integer from 1 to ${MAX_TAG_VERSION}, got ${version}`);
   }
   encodeTag(options.tag);
 }
@@ -185,6 +192,7 @@ export async function seal(
       created,
       size,
       tag: options.tag,
+      version: options.version ?? 1,
     };
     const headerBytes = encodeHeader(header);
     const manifest = await encodeManifest(keys.manifestKey, headerBytes, shareKey, keyShares);

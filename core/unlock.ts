@@ -26,6 +26,8 @@ export interface UnlockOptions {
   password: string | Uint8Array;
   /** Highest scrypt log2 N accepted; default {@linkcode DEFAULT_MAX_LOG_N}. */
   maxLogN?: number;
+  /** Lowest scrypt log2 N accepted; default: none (the network client passes its floor). */
+  minLogN?: number;
   /** Called with 0..1 while scrypt runs. */
   onKdfProgress?: (fraction: number) => void;
   /**
@@ -63,7 +65,10 @@ export async function unlock(
   const header = decodeHeader(headerBytes);
   if (header.tag !== options.tag) throw new WrongTagError(options.tag, header.tag);
   const maxLogN = options.maxLogN ?? DEFAULT_MAX_LOG_N;
-  if (header.kdf.logN > maxLogN) throw new KdfLimitError(header.kdf.logN, maxLogN);
+  const minLogN = options.minLogN ?? 0;
+  if (header.kdf.logN > maxLogN || header.kdf.logN < minLogN) {
+    throw new KdfLimitError(header.kdf.logN, maxLogN, minLogN);
+  }
   const cacheKey = kdfCacheKey(header.kdf);
   let master = options.masterKeys?.get(cacheKey);
   if (master === undefined) {

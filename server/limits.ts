@@ -1,7 +1,6 @@
 /**
- * Limits a server applies to what it does for others: here, how often a
- * tag's access proof may fail, so that online guessing against a retrieval
- * token is slow even for an attacker with many identities.
+ * Limits a server applies to what it does for others: here, how often access
+ * proofs may fail, per tag and per client identity (server/proofs.ts).
  *
  * @module
  */
@@ -18,9 +17,9 @@ export interface FailureLimits {
 const MAX_KEYS = 100_000;
 
 /**
- * A token bucket of failures per key (a tag): each failure spends one token,
- * tokens come back at a steady rate, and with none left every attempt is
- * refused without being checked.
+ * A token bucket of failures per key (a tag's hash, a client's address):
+ * each failure spends one token, tokens come back at a steady rate, and
+ * `waitMs` says how long until the key has one again.
  */
 export class FailureLimiter {
   readonly #burst: number;
@@ -40,9 +39,17 @@ export class FailureLimiter {
 
   /** Records one failure of `key`. */
   failed(key: string, now = Date.now()): void {
-    const tokens = this.#tokens(key, now);
+    this.#set(key, this.#tokens(key, now) - 1, now);
+  }
+
+  /** Spends every failure `key` has left: it waits a whole refill period before the next try. */
+  exhaust(key: string, now = Date.now()): void {
+    this.#set(key, 0, now);
+  }
+
+  #set(key: string, tokens: number, now: number): void {
     this.#buckets.delete(key);
-    this.#buckets.set(key, { tokens: Math.max(0, tokens - 1), at: now });
+    this.#buckets.set(key, { tokens: Math.max(0, tokens), at: now });
     if (this.#buckets.size > MAX_KEYS) this.#forgetFullest(now);
   }
 

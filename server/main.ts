@@ -8,6 +8,7 @@
 
 import { NetworkUnavailableError } from "../core/errors.ts";
 import { Host, NetworkError } from "../core/net/host.ts";
+import { openRedisWarning } from "../core/net/url.ts";
 import { Identity } from "../core/net/identity.ts";
 import type { Config } from "../cli/config.ts";
 import { openLog } from "./log.ts";
@@ -120,6 +121,8 @@ export async function runServer(
       "info",
       `serving as ${host.address} on network ${config.network.name} (root ${root}, ${objects} objects, ${bytes} bytes)`,
     );
+    const open = openRedisWarning(config.redis.url);
+    if (open !== undefined) log("warn", open);
     return {
       address: host.address,
       stop: async () => {

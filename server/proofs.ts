@@ -1,7 +1,19 @@
 /**
  * The server's side of access proofs (docs/PROTOCOL.md, "Access"): single-use
- * nonces bound to the client they were given to, and a limit on failed proofs
- * per tag so that online password guessing is slow.
+ * nonces bound to the client they were given to, and limits on failed proofs
+ * that slow online password guessing without ever locking the owner out.
+ *
+ * - A nonce this server does not know (never issued, spent, expired, or
+ *   issued to another client) is `expired`: it says nothing about the
+ *   password and is not a failed proof, so a bystander sending random nonces
+ *   costs nobody anything.
+ * - A proof on a valid nonce is always checked, so a correct one always gets
+ *   through, however many failed before it.
+ * - Failures are counted per client identity (beyond its burst that identity
+ *   is refused unchecked for a while) and per tag: once a tag's burst is
+ *   spent, every identity that fails on it is refused at once from then on.
+ *   A guesser must then use a new identity for every guess, and each guess
+ *   still costs it one scrypt at the object's own work factor.
  *
  * @module
  */
@@ -21,16 +33,26 @@ export const MAX_NONCES = 10_000;
 /** Most nonces outstanding for one client (its oldest is dropped beyond it). */
 export const MAX_NONCES_PER_CLIENT = 64;
 
+/** Limits on failed proofs: per tag, and per client identity. */
+export interface ProofLimits {
+  /** Failures of one tag; default a burst of 20, then one per 3 s. */
+  tag?: FailureLimits;
+  /** Failures of one client identity, whatever the tag; default a burst of 10, then one per 3 s. */
+  client?: FailureLimits;
+}
+
 /** Nonces handed out and failed proofs counted, for one server. */
 export class ProofGate {
   readonly #nonces = new Map<string, { owner: Address; expires: number }>();
   /** Outstanding nonces per client. */
   readonly #counts = new Counts<Address>();
-  readonly #failures: FailureLimiter;
+  readonly #tagFailures: FailureLimiter;
+  readonly #clientFailures: FailureLimiter;
   readonly #onFailure: (tag: string) => void;
 
-  constructor(limits: FailureLimits = {}, onFailure: (tag: string) => void = () => {}) {
-    this.#failures = new FailureLimiter(limits);
+  constructor(limits: ProofLimits = {}, onFailure: (tag: string) => void = () => {}) {
+    this.#tagFailures = new FailureLimiter(limits.tag);
+    this.#clientFailures = new FailureLimiter({ burst: 10, ...limits.client });
     this.#onFailure = onFailure;
   }
 
@@ -56,13 +78,17 @@ export class ProofGate {
     return nonce;
   }
 
-  /** The access proof of a request body, its nonce spent; throws `forbidden` when the nonce is not valid. */
+  /**
+   * The access proof of a request body, its nonce spent; throws `expired`
+   * (not a failed proof) when this server did not issue the nonce to `from`
+   * within its lifetime.
+   */
   proofOf(body: Record<string, unknown>, from: Address): AccessProof {
     const nonce = bytesField(body, "nonce", NONCE_LENGTH).slice();
     const proof = bytesField(body, "proof", PROOF_LENGTH).slice();
     const entry = this.#spend(toHex(nonce));
     if (entry === undefined || entry.owner !== from || entry.expires < Date.now()) {
-      throw new StoreError("forbidden", "unknown or expired nonce; ask for a new challenge");
+      throw new StoreError("expired", "unknown or expired nonce; ask for a new challenge");
     }
     return { nonce, proof };
   }
@@ -77,30 +103,43 @@ export class ProofGate {
   }
 
   /**
-   * Runs `check`, which checks an access proof for `tag`, unless the tag's
-   * failed proofs are used up (`rate-limited`, without checking); a
-   * `forbidden` outcome spends one.
+   * Runs `check`, which checks `from`'s access proof for `tag`, unless `from`
+   * has failed too often lately (`rate-limited`, unchecked). A `forbidden`
+   * outcome counts against `from` and against the tag; once the tag's
+   * failures are spent, each identity failing on it is refused from then on
+   * (`rate-limited`). Nothing here ever refuses a proof unchecked for what
+   * others did.
    */
-  async guard<T>(tag: string, check: () => Promise<T>): Promise<T> {
-    // Keyed by a hash: 100,000 remembered 4 KiB tags would hold 400 MiB.
-    const key = toHex(
-      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(tag))),
-    );
-    const waitMs = this.#failures.waitMs(key);
-    if (waitMs > 0) {
+  async guard<T>(tag: string, from: Address, check: () => Promise<T>): Promise<T> {
+    const clientWait = this.#clientFailures.waitMs(from);
+    if (clientWait > 0) {
       throw new StoreError(
         "rate-limited",
-        `too many failed access proofs for this tag; try again in ${Math.ceil(waitMs / 1000)} s`,
+        `too many failed access proofs from this client; try again in ${
+          Math.ceil(clientWait / 1000)
+        } s`,
       );
     }
     try {
       return await check();
     } catch (error) {
-      if (error instanceof StoreError && error.code === "forbidden") {
-        this.#failures.failed(key);
-        this.#onFailure(tag);
-      }
-      throw error;
+      if (!(error instanceof StoreError && error.code === "forbidden")) throw error;
+      // Keyed by a hash: 100,000 remembered 4 KiB tags would hold 400 MiB.
+      const key = toHex(
+        new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(tag))),
+      );
+      this.#onFailure(tag);
+      this.#clientFailures.failed(from);
+      const tagWait = this.#tagFailures.waitMs(key);
+      this.#tagFailures.failed(key);
+      if (tagWait === 0) throw error;
+      this.#clientFailures.exhaust(from);
+      throw new StoreError(
+        "rate-limited",
+        `too many failed access proofs for this tag lately; this client is refused for ${
+          Math.ceil(this.#clientFailures.waitMs(from) / 1000)
+        } s`,
+      );
     }
   }
 }

@@ -182,6 +182,22 @@ export class Store {
   }
 
   /**
+   * Deletes the object `objectId` (hex) of `tag`, for a proof of `withdraw`
+   * on that object: a put that committed on fewer than k servers takes its
+   * share back, and the object before it is the newest again.
+   */
+  async withdraw(tag: string, objectId: string, access: AccessProof): Promise<number> {
+    return await this.withTag(tag, async (tagDir) => {
+      const object = (await this.objects(tag)).find((o) => toHex(o.info.objectId) === objectId);
+      if (object === undefined) throw new StoreError("not-found", "no such object");
+      await checkAccess(object, "withdraw", access);
+      await this.#delete(object);
+      await syncDir(tagDir);
+      return 1;
+    });
+  }
+
+  /**
    * Deletes every object of `tag` for a proof of `rm` on its newest one. Returns how many.
    * The whole tag directory leaves in one rename: deleting object by object, a crash
    * after the newest went would leave the older one served as the tag's newest.

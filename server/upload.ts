@@ -119,6 +119,12 @@ export class Upload {
         if (newest?.dir !== params.replaces) {
           throw new StoreError("conflict", "the tag changed while uploading; try again");
         }
+        if (newest !== undefined && header.version <= newest.info.version) {
+          throw new StoreError(
+            "conflict",
+            `tag version ${header.version} is not above the ${newest.info.version} held here`,
+          );
+        }
         await makePrivateDir(tagDir);
         // Both may have just been created: tags/<h:2>/<h>, and tags/<h:2> itself.
         await syncDir(`${tagDir}/..`);

@@ -24,7 +24,7 @@ function defaults(source?: string): Config {
     network: { name: DEFAULT_NETWORK },
     client: {},
     server: {},
-    kdf: { logN: 20 },
+    kdf: { logN: 20, minLogN: 16 },
   };
   if (source !== undefined) config.source = source;
   return config;
@@ -277,7 +277,7 @@ Deno.test("config: [server] zero, negative, garbage and oversized byte sizes are
 });
 
 Deno.test("config: [kdf] log_n is an integer from 10 to 30", () => {
-  assertEquals(parsed("[kdf]\nlog_n = 10").kdf.logN, 10);
+  assertEquals(parsed("[kdf]\nlog_n = 10\nmin_log_n = 10").kdf.logN, 10);
   assertEquals(parsed("[kdf]\nlog_n = 30").kdf.logN, 30);
   assertEquals(parsed("[kdf]\nlog_n = 17").kdf.logN, 17);
   const expected = `${FILE}: [kdf] log_n must be an integer from 10 to 30, not`;
@@ -285,6 +285,16 @@ Deno.test("config: [kdf] log_n is an integer from 10 to 30", () => {
   refused("[kdf]\nlog_n = 31", `${expected} 31`);
   refused('[kdf]\nlog_n = "20"', `${expected} a string`);
   refused("[kdf]\nlog_n = 20.0", `${expected} a float`);
+});
+
+Deno.test("config: [kdf] min_log_n is the floor, 16 unless set, and log_n may not be below it", () => {
+  assertEquals(parsed("").kdf.minLogN, 16);
+  assertEquals(parsed("[kdf]\nmin_log_n = 10").kdf, { logN: 20, minLogN: 10 });
+  assertEquals(parsed("[kdf]\nmin_log_n = 20\nlog_n = 20").kdf, { logN: 20, minLogN: 20 });
+  refused("[kdf]\nmin_log_n = 9", `${FILE}: [kdf] min_log_n must be an integer from 10 to 30`);
+  const below = refused("[kdf]\nlog_n = 12", `${FILE}: [kdf] log_n 12 is below min_log_n 16`);
+  assert(below.includes("lower min_log_n"), below);
+  refused("[kdf]\nmin_log_n = 21", `${FILE}: [kdf] log_n 20 is below min_log_n 21`);
 });
 
 Deno.test("config: unknown tables and top-level keys are refused by name", () => {
@@ -307,7 +317,7 @@ Deno.test("config: an unknown key in each table is refused, listing the known ke
     "[server]\nmax_bytes = 1",
     `${FILE}: [server] max_bytes: unknown key (known: max_object_bytes, max_total_bytes, upload_timeout)`,
   );
-  refused("[kdf]\nlogN = 20", `${FILE}: [kdf] logN: unknown key (known: log_n)`);
+  refused("[kdf]\nlogN = 20", `${FILE}: [kdf] logN: unknown key (known: log_n, min_log_n)`);
   refused("[redis.extra]\nx = 1", `${FILE}: [redis] extra: unknown key`);
 });
 

@@ -47,6 +47,7 @@ interface Vector {
   name: string;
   password: string;
   tag: string;
+  version: number;
   plaintext: string;
   master: string;
   header: string;
@@ -63,7 +64,9 @@ for (const vector of vectors) {
     const header = unhex(vector.header);
     const view = new DataView(header.buffer);
     assertEquals(new TextDecoder().decode(header.subarray(0, 4)), "SSNH");
-    assertEquals([header[4], header[5], header[7], header[8]], [1, 1, 8, 1]);
+    assertEquals([header[4], header[5], header[7], header[8]], [2, 1, 8, 1]);
+    assertEquals(view.getUint32(79), vector.version, "tag version");
+    assertEquals(hex(header.subarray(83, 88)), "0000000000", "reserved");
     const objectId = header.subarray(41, 57);
     const [k, n] = [header[57], header[58]];
     const segmentSize = 2 ** header[59];

@@ -16,7 +16,7 @@ import { prng } from "./prng.ts";
 
 const FIXED = 88;
 const OFFSET = { version: 4, kdf: 5, logN: 6, r: 7, p: 8, k: 57, n: 58, seg: 59, flags: 60 };
-const OFFSET_CREATED = 61, OFFSET_SIZE = 69, OFFSET_TAG_LENGTH = 77;
+const OFFSET_CREATED = 61, OFFSET_SIZE = 69, OFFSET_TAG_LENGTH = 77, OFFSET_VERSION = 79;
 
 function sample(seed: number, over: Partial<ObjectHeader> = {}): ObjectHeader {
   const rng = prng(seed);
@@ -29,6 +29,7 @@ function sample(seed: number, over: Partial<ObjectHeader> = {}): ObjectHeader {
     created: 1_700_000_000_123,
     size: 12345,
     tag: "/notes/today",
+    version: 7,
     ...over,
   };
 }
@@ -122,7 +123,8 @@ Deno.test("header: byte layout of the fixed part", () => {
   assertEquals([view.getUint32(OFFSET_CREATED), view.getUint32(OFFSET_CREATED + 4)], [2 ** 8, 7]);
   assertEquals([view.getUint32(OFFSET_SIZE), view.getUint32(OFFSET_SIZE + 4)], [2, 1]);
   assertEquals(view.getUint16(OFFSET_TAG_LENGTH), 12);
-  assertEquals(bytes.subarray(79, 88), new Uint8Array(9));
+  assertEquals(view.getUint32(OFFSET_VERSION), 7);
+  assertEquals(bytes.subarray(83, 88), new Uint8Array(5));
   assertEquals(new TextDecoder().decode(bytes.subarray(88)), "/notes/today");
 });
 
@@ -149,7 +151,7 @@ Deno.test("header: bad magic, version and KDF are refused", () => {
       "not a secshrnet header",
     );
   }
-  for (const version of [0, 2, 255]) {
+  for (const version of [0, 3, 255]) {
     assertThrows(
       () => decodeHeader(mutated((b) => b[OFFSET.version] = version)),
       FormatError,
@@ -203,11 +205,41 @@ Deno.test("header: out-of-range scrypt, k/n and segment size fields are refused"
 });
 
 Deno.test("header: any reserved bit set is refused", () => {
-  const reserved = [OFFSET.flags, 79, 80, 81, 82, 83, 84, 85, 86, 87];
+  const reserved = [OFFSET.flags, 83, 84, 85, 86, 87];
   for (const offset of reserved) {
     for (const bit of [0x01, 0x80]) {
       assertThrows(() => decodeHeader(mutated((b) => b[offset] = bit)), FormatError, "reserved");
     }
+  }
+});
+
+Deno.test("header: the tag version is a u32 at 79, at least 1 in format 2", () => {
+  for (const version of [1, 2, 255, 256, 65536, 2 ** 32 - 1]) {
+    const bytes = encodeHeader(sample(9, { version }));
+    assertEquals(new DataView(bytes.buffer).getUint32(OFFSET_VERSION), version);
+    assertEquals(decodeHeader(bytes).version, version);
+  }
+  for (const version of [-1, 2 ** 32, 1.5]) {
+    assertThrows(() => encodeHeader(sample(9, { version })), RangeError, "version");
+  }
+  assertThrows(
+    () => decodeHeader(mutated((_, view) => view.setUint32(OFFSET_VERSION, 0))),
+    FormatError,
+    "tag version 0",
+  );
+});
+
+Deno.test("header: format 1 (no version, bytes 79..87 reserved) is still read, as version 0", () => {
+  const v1 = mutated((b, view) => {
+    b[OFFSET.version] = 1;
+    view.setUint32(OFFSET_VERSION, 0);
+  });
+  const header = decodeHeader(v1);
+  assertEquals([header.version, header.tag], [0, "tag"]);
+  for (const offset of [79, 80, 81, 82, 83, 87]) {
+    const edited = v1.slice();
+    edited[offset] = 1;
+    assertThrows(() => decodeHeader(edited), FormatError, "reserved");
   }
 });
 

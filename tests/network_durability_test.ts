@@ -32,7 +32,7 @@ Deno.test("objects survive stopping and restarting every server, and a SIGKILL r
     await network.waitForServers(0);
     const none = await getBytes(network, "/durable/restart");
     assertEquals(none.code, 1, none.stderr);
-    assert(none.stderr.includes("no servers online"), none.stderr);
+    assert(none.stderr.includes("none of the 5 trusted servers is online"), none.stderr);
     for (const server of network.servers) await server.restart();
     await network.waitForServers(5);
     const ids = (await serversJson(network)).map((s) => s.id).sort();

@@ -66,11 +66,14 @@ Deno.test("ls and servers: tables with a header and one line per entry, and JSON
     const servers = await serversJson(network);
     assertEquals(servers.map((s) => s.address), addresses);
     for (const server of servers) {
-      for (const key of ["address", "id", "hostname", "os", "version", "objects", "bytes"]) {
+      for (
+        const key of ["address", "trusted", "id", "hostname", "os", "version", "objects", "bytes"]
+      ) {
         assert(key in server, `servers --json has ${key}`);
       }
       assert("latencyMs" in server, "servers --json has latencyMs");
       assertEquals(server.address, `server:${server.id}`);
+      assertEquals(server.trusted, true);
       assert(HOST_ID.test(server.id), server.id);
       assertEquals(server.hostname, Deno.hostname());
       assert(server.os.includes(Deno.build.os), server.os);
@@ -89,9 +92,16 @@ Deno.test("ls and servers: tables with a header and one line per entry, and JSON
     assertEquals(table.code, 0, table.stderr);
     const serverLines = lines(table.stdout);
     assertEquals(serverLines.length, 1 + 5, table.stdout);
-    assert(/^SERVER\s+HOST\s+OS\s+VERSION\s+OBJECTS\s+STORED\s+FREE\s+RTT$/.test(serverLines[0]));
+    assert(
+      /^SERVER\s+TRUSTED\s+HOST\s+OS\s+VERSION\s+OBJECTS\s+STORED\s+FREE\s+RTT$/.test(
+        serverLines[0],
+      ),
+      serverLines[0],
+    );
     for (const server of network.servers) {
-      assertEquals(serverLines.filter((l) => l.startsWith(server.name + " ")).length, 1, server.id);
+      const rows = serverLines.filter((l) => l.startsWith(server.name + " "));
+      assertEquals(rows.length, 1, server.id);
+      assert(/^\S+\s+yes\s/.test(rows[0]), rows[0]);
     }
   });
 });

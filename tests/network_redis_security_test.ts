@@ -23,6 +23,8 @@ import {
   PW,
   runIsolated,
   serversJson,
+  shareTrust,
+  TEST_FLOOR,
   workDir,
 } from "./harness/client.ts";
 import { clientsRefused, refused, withSecuredNetwork } from "./harness/secured.ts";
@@ -50,11 +52,13 @@ Deno.test("requirepass: servers and clients get in with the password in the URL 
     const conf = `${await workDir(network)}/password.conf`;
     await Deno.writeTextFile(
       conf,
-      `[redis]\nport = ${network.redis.port}\npassword = ${JSON.stringify(REDIS_PW)}\n`,
+      `[redis]\nport = ${network.redis.port}\npassword = ${JSON.stringify(REDIS_PW)}\n` +
+        TEST_FLOOR,
     );
     const noUrl = { SECSHRNET_REDIS_URL: "" };
     await network.addServer({ configFile: conf, env: noUrl });
     await network.waitForServers(3);
+    await shareTrust(network, conf);
     const listed = await runIsolated(network, ["ls", "--json", "-c", conf], { env: noUrl });
     assertEquals(listed.code, 0, listed.stderr);
     assertEquals(JSON.parse(listed.stdout).map((e: { tag: string }) => e.tag), ["/redis/url"]);
@@ -87,7 +91,10 @@ Deno.test("requirepass: a missing or wrong password fails ls, servers, put, get 
     await clientsRefused(network, none, "NOAUTH", SECRETS);
     await clientsRefused(network, wrong, "WRONGPASS", SECRETS);
     const conf = `${await workDir(network)}/wrong.conf`;
-    await Deno.writeTextFile(conf, `[redis]\nport = ${port}\npassword = "${WRONG_PW}"\n`);
+    await Deno.writeTextFile(
+      conf,
+      `[redis]\nport = ${port}\npassword = "${WRONG_PW}"\n${TEST_FLOOR}`,
+    );
     const noUrl = { SECSHRNET_REDIS_URL: "" };
     await clientsRefused(network, noUrl, "WRONGPASS", SECRETS, ["-c", conf]);
 

@@ -20,6 +20,8 @@ import {
   PW,
   runIsolated,
   serversJson,
+  shareTrust,
+  TEST_FLOOR,
 } from "./harness/client.ts";
 import { clientsRefused, refused, withSecuredNetwork } from "./harness/secured.ts";
 
@@ -56,9 +58,9 @@ async function withTlsNetwork(
   }
 }
 
-/** Writes `text` to `dir/name` and returns the path. */
+/** Writes `text` (and the tests' scrypt floor) to `dir/name` and returns the path. */
 async function writeConfig(dir: string, name: string, text: string): Promise<string> {
-  await Deno.writeTextFile(`${dir}/${name}`, text);
+  await Deno.writeTextFile(`${dir}/${name}`, text + TEST_FLOOR);
   return `${dir}/${name}`;
 }
 
@@ -80,6 +82,7 @@ Deno.test("TLS: rediss:// with ca_file carries put and get for servers and clien
       "by-name.conf",
       `[redis]\nurl = "rediss://:${REDIS_PW}@localhost:${port}"\nca_file = "ca.pem"\n`,
     );
+    await shareTrust(network, byName);
     const list = await runIsolated(network, ["servers", "--json", "-c", byName], { env: NO_URL });
     assertEquals(list.code, 0, list.stderr);
     assertEquals(JSON.parse(list.stdout).length, 3);
@@ -98,6 +101,7 @@ Deno.test("TLS: rediss:// with ca_file carries put and get for servers and clien
     );
     await network.addServer({ configFile: insecure, env: NO_URL });
     await network.waitForServers(4);
+    await shareTrust(network, insecure);
     const file = await inputFile(network, data);
     const unchecked = await runIsolated(network, [
       "put",

@@ -18,6 +18,7 @@ import {
   lsJson,
   PASSWORD,
   putBytes,
+  trustedServers,
   walk,
   withNetwork,
 } from "./harness/client.ts";
@@ -81,9 +82,10 @@ async function checkRoot(root: string, tags: string[]) {
 async function assertNothingOutside(network: TestNetwork) {
   const expected = network.servers.map((_, i) => `server-${i + 1}`);
   for (const name of await entries(network.dir)) {
-    // .cache is Deno's own cache (the harness sets HOME to the scratch dir).
+    // .cache is Deno's own cache (the harness sets HOME to the scratch dir); .secshrnet holds
+    // the clients' config and trust file, written by the harness.
     assert(
-      expected.includes(name) || name === "work" || name === ".cache",
+      expected.includes(name) || ["work", ".cache", ".secshrnet"].includes(name),
       `unexpected ${name} in ${network.dir}`,
     );
   }
@@ -177,7 +179,10 @@ Deno.test("a NUL in a tag is refused by the client library and by every server",
       network: "secshrnet",
       role: "client",
     });
-    const client = await Client.connect({ redisUrl: network.redis.url, network: "secshrnet" });
+    const client = await Client.connect(
+      { redisUrl: network.redis.url, network: "secshrnet" },
+      trustedServers(network),
+    );
     try {
       for (const server of await host.servers()) {
         for (const bad of [tag, "x".repeat(4097), "a\nb"]) {
@@ -205,7 +210,9 @@ Deno.test("a NUL in a tag is refused by the client library and by every server",
       );
       assertEquals((stored as SecshrnetError).code, "usage", stored.message);
       assert(stored.message.includes("U+0000"), stored.message);
-      const read = await assertRejects(() => getObject(client, { tag, password: PASSWORD }));
+      const read = await assertRejects(() =>
+        getObject(client, { tag, password: PASSWORD, minLogN: 10 })
+      );
       assertEquals((read as SecshrnetError).code, "usage", read.message);
     } finally {
       await closeSettled(host, client);

@@ -12,7 +12,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { sameBytes } from "./objects.ts";
 import { prng } from "./prng.ts";
-import { entries, getBytes, putBytes } from "./harness/client.ts";
+import { entries, getBytes, putBytes, PW } from "./harness/client.ts";
 import type { Address, Envelope } from "../core/net/envelope.ts";
 import { toHex, utf8 } from "../core/bytes.ts";
 import { FuzzDriver, type FuzzSender } from "./fuzz/driver.ts";
@@ -196,7 +196,7 @@ Deno.test("wire tags: hostile tags are refused or hashed, and nothing lands outs
       const hash = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8(tag))));
       const objects = await entries(`${server.root}/tags/${hash.slice(0, 2)}/${hash}`);
       assertEquals(objects.length, 1, `${JSON.stringify(tag)} is stored under its hash`);
-      const get = await getBytes(network, tag);
+      const get = await getBytes(network, tag, PW, ["-k", "1"]);
       assertEquals(get.code, 0, get.stderr);
       assert(sameBytes(get.stdoutBytes, data), `${JSON.stringify(tag)} reads back`);
     }
@@ -205,7 +205,10 @@ Deno.test("wire tags: hostile tags are refused or hashed, and nothing lands outs
     assertEquals(await strangePaths(server.root), [], "only ROOT/tags/<2 hex>/<64 hex>/<object>/");
     assertEquals(await entries(outer), [network.dir.slice(outer.length + 1)]);
     for (const name of await entries(network.dir)) {
-      assert(["server-1", "work", ".cache"].includes(name), `unexpected ${name} in ${network.dir}`);
+      assert(
+        ["server-1", "work", ".cache", ".secshrnet"].includes(name),
+        `unexpected ${name} in ${network.dir}`,
+      );
     }
     const dirs = [outer, network.dir, server.root, Deno.cwd(), "/tmp", "/", "/etc"];
     assertEquals(await markedEntries(dirs, CANARY), [], "no file named after a hostile tag");

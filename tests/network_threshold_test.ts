@@ -60,7 +60,7 @@ Deno.test("put refuses clearly when fewer servers are online than -k or -n asks"
     assert(seven.code !== 0, `exit ${seven.code}`);
     assertEquals(seven.code, 1, seven.stderr);
     assert(
-      /n=7/.test(seven.stderr) && /only 5 servers are online/.test(seven.stderr),
+      /n=7/.test(seven.stderr) && /only 5 trusted servers are online/.test(seven.stderr),
       seven.stderr,
     );
 
@@ -78,7 +78,8 @@ Deno.test("put refuses clearly when fewer servers are online than -k or -n asks"
     assert(k3.code !== 0, `exit ${k3.code}`);
     assert(k3.stderr.split("\n").filter((l) => l !== "").length === 1, k3.stderr);
     assert(
-      /only 2 (servers? )?(are )?online/.test(k3.stderr) || /\b2 servers? online/.test(k3.stderr),
+      /only 2 (trusted )?(servers? )?(are )?online/.test(k3.stderr) ||
+        /\b2 servers? online/.test(k3.stderr),
       `the error should say that only 2 servers are online: ${k3.stderr}`,
     );
 

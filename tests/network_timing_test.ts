@@ -7,7 +7,14 @@
 import { assert, assertEquals } from "./assert.ts";
 import { sameBytes } from "./objects.ts";
 import { prng } from "./prng.ts";
-import { closeSettled, getBytes, PASSWORD, putBytes, withNetwork } from "./harness/client.ts";
+import {
+  closeSettled,
+  getBytes,
+  PASSWORD,
+  putBytes,
+  trustedServers,
+  withNetwork,
+} from "./harness/client.ts";
 import { Client } from "../core/client/session.ts";
 import { get as getObject } from "../core/client/get.ts";
 import { concat } from "../core/bytes.ts";
@@ -33,10 +40,17 @@ Deno.test("a small get needs no retransmission: every chunk is published once", 
       published.set(key, (published.get(key) ?? 0) + 1);
     });
     await sniffer.psubscribe("secshrnet:client:*");
-    const client = await Client.connect({ redisUrl: network.redis.url, network: "secshrnet" });
+    const client = await Client.connect(
+      { redisUrl: network.redis.url, network: "secshrnet" },
+      trustedServers(network),
+    );
     try {
       for (let i = 0; i < 4; i++) {
-        const retrieval = await getObject(client, { tag: "/timing/small", password: PASSWORD });
+        const retrieval = await getObject(client, {
+          tag: "/timing/small",
+          password: PASSWORD,
+          minLogN: 10,
+        });
         const chunks: Uint8Array[] = [];
         for await (const chunk of retrieval.plaintext) chunks.push(chunk);
         assert(sameBytes(concat(...chunks), data), "round trip");

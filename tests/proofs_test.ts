@@ -17,15 +17,16 @@ function codeOf(action: () => unknown): string {
 Deno.test("ProofGate: a nonce is single use and only for the client it was given to", () => {
   const gate = new ProofGate();
   const nonce = gate.challenge(alice);
-  assertEquals(codeOf(() => gate.proofOf({ nonce, proof }, mallory)), "forbidden");
+  // Unknown, spent and foreign nonces are "expired": they say nothing about a password.
+  assertEquals(codeOf(() => gate.proofOf({ nonce, proof }, mallory)), "expired");
   // Presenting it in the wrong name spent it.
-  assertEquals(codeOf(() => gate.proofOf({ nonce, proof }, alice)), "forbidden");
+  assertEquals(codeOf(() => gate.proofOf({ nonce, proof }, alice)), "expired");
   const second = gate.challenge(alice);
   assertEquals(gate.proofOf({ nonce: second, proof }, alice).nonce, second);
-  assertEquals(codeOf(() => gate.proofOf({ nonce: second, proof }, alice)), "forbidden");
+  assertEquals(codeOf(() => gate.proofOf({ nonce: second, proof }, alice)), "expired");
   assertEquals(
     codeOf(() => gate.proofOf({ nonce: new Uint8Array(32), proof }, alice)),
-    "forbidden",
+    "expired",
   );
 });
 
@@ -35,33 +36,69 @@ Deno.test("ProofGate: one client's flood of challenges evicts only its own nonce
   const flood = Array.from({ length: 5 * MAX_NONCES_PER_CLIENT }, () => gate.challenge(mallory));
   assertEquals(gate.proofOf({ nonce: kept, proof }, alice).nonce, kept);
   // Mallory's oldest are gone, the newest still valid.
-  assertEquals(codeOf(() => gate.proofOf({ nonce: flood[0], proof }, mallory)), "forbidden");
+  assertEquals(codeOf(() => gate.proofOf({ nonce: flood[0], proof }, mallory)), "expired");
   const newest = flood[flood.length - 1];
   assertEquals(gate.proofOf({ nonce: newest, proof }, mallory).nonce, newest);
 });
 
-Deno.test("ProofGate: failed proofs of a tag are counted, then the tag is refused unchecked", async () => {
+const forbidden = () => Promise.reject(new StoreError("forbidden", "wrong password"));
+
+/** The code `gate.guard(tag, from, check)` fails with. */
+async function guardCode(
+  gate: ProofGate,
+  tag: string,
+  from: Address,
+  check: () => Promise<unknown>,
+): Promise<string> {
+  const error = await assertRejects(() => gate.guard(tag, from, check), StoreError);
+  return (error as StoreError).code;
+}
+
+Deno.test("ProofGate: a client that fails too often is refused unchecked; others are not", async () => {
   const failures: string[] = [];
-  const gate = new ProofGate({ burst: 2, refillMs: 60_000 }, (tag) => failures.push(tag));
-  const forbidden = () => Promise.reject(new StoreError("forbidden", "wrong password"));
+  const limits = { client: { burst: 2, refillMs: 60_000 }, tag: { burst: 100 } };
+  const gate = new ProofGate(limits, (tag) => failures.push(tag));
   let checks = 0;
   const check = () => {
     checks++;
     return Promise.resolve("granted");
   };
-  for (let i = 0; i < 2; i++) {
-    const error = await assertRejects(() => gate.guard("/t", forbidden), StoreError);
-    assertEquals((error as StoreError).code, "forbidden");
+  assertEquals(await guardCode(gate, "/t", mallory, forbidden), "forbidden");
+  assertEquals(await guardCode(gate, "/u", mallory, forbidden), "forbidden");
+  assertEquals(await guardCode(gate, "/t", mallory, check), "rate-limited");
+  assertEquals(checks, 0, "mallory's next proof is not even checked");
+  // Alice, with the right password for the same tag, gets through at once.
+  assertEquals(await gate.guard("/t", alice, check), "granted");
+  assertEquals(checks, 1);
+  assertEquals(failures, ["/t", "/u"]);
+});
+
+Deno.test("ProofGate: a tag being guessed never locks out a correct proof", async () => {
+  const gate = new ProofGate({ tag: { burst: 3, refillMs: 60_000 } });
+  const check = () => Promise.resolve("granted");
+  // A guesser with a new identity for every guess spends the tag's burst...
+  const guesser = (i: number) => `client:${i.toString(16).padStart(64, "0")}` as Address;
+  for (let i = 0; i < 3; i++) {
+    assertEquals(await guardCode(gate, "/t", guesser(i), forbidden), "forbidden");
   }
-  const limited = await assertRejects(() => gate.guard("/t", check), StoreError);
-  assertEquals((limited as StoreError).code, "rate-limited");
-  assertEquals(checks, 0, "a correct proof is not even checked while limited");
-  assertEquals(await gate.guard("/other", check), "granted");
-  // Errors other than forbidden (e.g. not-found) are not failures.
-  const gate2 = new ProofGate({ burst: 1, refillMs: 60_000 });
+  // ...after which every identity that fails on it is refused from then on,
+  for (let i = 3; i < 6; i++) {
+    assertEquals(await guardCode(gate, "/t", guesser(i), forbidden), "rate-limited");
+    assertEquals(await guardCode(gate, "/other", guesser(i), check), "rate-limited");
+  }
+  // ...while the owner's correct proof is checked and granted, as is every other tag's.
+  for (let i = 0; i < 5; i++) assertEquals(await gate.guard("/t", alice, check), "granted");
+  assertEquals(await gate.guard("/other", mallory, check), "granted");
+});
+
+Deno.test("ProofGate: errors other than forbidden are not failures", async () => {
+  const gate = new ProofGate({ client: { burst: 1, refillMs: 60_000 }, tag: { burst: 1 } });
+  const check = () => Promise.resolve("granted");
+  const expired = () => Promise.reject(new StoreError("expired", "unknown nonce"));
   const notFound = () => Promise.reject(new StoreError("not-found", "gone"));
-  await assertRejects(() => gate2.guard("/t", notFound));
-  await assertRejects(() => gate2.guard("/t", notFound));
-  assertEquals(await gate2.guard("/t", check), "granted");
-  assertEquals(failures, ["/t", "/t"]);
+  for (let i = 0; i < 5; i++) {
+    assertEquals(await guardCode(gate, "/t", mallory, expired), "expired");
+    assertEquals(await guardCode(gate, "/t", mallory, notFound), "not-found");
+  }
+  assertEquals(await gate.guard("/t", mallory, check), "granted");
 });

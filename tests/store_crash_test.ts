@@ -27,9 +27,10 @@ interface Sealed {
   manifest: Uint8Array;
 }
 
-async function sealObject(text: string): Promise<Sealed> {
+async function sealObject(text: string, version: number): Promise<Sealed> {
   const sealed = await seal(ReadableStream.from([new TextEncoder().encode(text)]), {
     tag: TAG,
+    version,
     password: "crash test",
     k: 1,
     n: 1,
@@ -125,7 +126,9 @@ interface Scenario {
 }
 
 Deno.test("store: a crash after any step of a commit, a prune or an rm leaves the tag as before or as after", async () => {
-  const [v1, v2, v3] = await Promise.all(["one", "two", "three"].map(sealObject));
+  const [v1, v2, v3] = await Promise.all(
+    ["one", "two", "three"].map((text, i) => sealObject(text, i + 1)),
+  );
   const scenarios: Scenario[] = [
     {
       name: "commit replacing one object",

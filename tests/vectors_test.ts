@@ -48,7 +48,7 @@ function sources(vector: Vector, indices: number[]) {
 }
 
 Deno.test("the vector file covers every generated vector", () => {
-  assertEquals(file.version, 1);
+  assertEquals(file.version, 2);
   assertEquals(file.vectors.map((v) => v.name), VECTOR_PARAMS.map((v) => v.name));
 });
 
@@ -61,6 +61,7 @@ for (const vector of file.vectors) {
       [header.k, header.n, header.size, header.segmentSize, header.tag, header.created],
       [vector.k, vector.n, vector.size, vector.segmentSize, vector.tag, vector.created],
     );
+    assertEquals(header.version, vector.version);
     const master = await deriveMasterKey(vector.password, header.kdf);
     assertEquals(toHex(master), vector.master);
     const keys = await deriveObjectKeys(master, utf8(vector.tag), header.objectId);

@@ -8,7 +8,7 @@ import { displayName } from "../../core/net/envelope.ts";
 import { get as getObject } from "../../core/client/get.ts";
 import { ExistsError, UsageError } from "../../core/errors.ts";
 import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
-import { configFrom, maxLogN, password, withClient } from "../context.ts";
+import { configFrom, headerPolicy, password, withClient } from "../context.ts";
 import { EXIT, interruptible } from "../exit.ts";
 import { formatSize, printJson } from "../format.ts";
 import { counting, writeStream } from "../io.ts";
@@ -21,13 +21,15 @@ export const get: Command = {
   summary: "retrieve the file stored under a tag",
   help: `Usage: secshrnet get TAG [FILE|-] [--force] [--json]
 
-Rebuilds the newest object of TAG from any k servers and writes it to FILE
-(default: the last part of TAG, in the current directory), or to standard
-output for -. The file appears only once complete and verified; an existing
-file is replaced only with --force.
+Rebuilds the newest object of TAG from any k trusted servers and writes it
+to FILE (default: the last part of TAG, in the current directory), or to
+standard output for -. The file appears only once complete and verified; an
+existing file is replaced only with --force. Only an object that at least k
+trusted servers vouch for is used (see 'secshrnet trust').
 
 Options:
       --force           overwrite FILE if it exists
+  -k 1                  the object was stored with -k 1 (accept k = 1 headers)
       --password-file F read the password from file F
       --password-fd N   read the password from file descriptor N
       --max-log-n N     highest scrypt work factor accepted (default 22)
@@ -51,6 +53,7 @@ Examples:
     json: { type: "boolean" },
     timeout: { type: "string" },
     quiet: { type: "boolean", short: "q" },
+    k: { type: "string", short: "k" },
   },
   async run(args) {
     const parsed = parse(args, this.options);
@@ -60,12 +63,13 @@ Examples:
       throw new ExistsError(`${file} exists; use --force to overwrite it`);
     }
     const config = await configFrom(parsed);
+    const policy = headerPolicy(parsed, config);
     return await withClient(config, async (client) => {
       const progress = new Progress(`get ${tag}`, parsed.values.quiet === true);
       const retrieval = await getObject(client, {
         tag,
         password: () => password(parsed, tag, false),
-        maxLogN: maxLogN(parsed),
+        ...policy,
         onKdfProgress: progress.kdf,
       });
       const size = retrieval.header.size;

@@ -18,9 +18,9 @@ export const ls: Command = {
   summary: "list the tags stored on the network",
   help: `Usage: secshrnet ls [--json]
 
-Lists every tag on the online servers with its size, creation time, k/n, the
-servers holding its newest object and whether at least k of them do (so it
-can be retrieved now). Needs no password.
+Lists every tag on the trusted servers online with its size, creation time,
+k/n, the trusted servers holding its newest object and whether at least k of
+them do (so it can be retrieved now). Needs no password.
 
 Options:
       --json            print a JSON array
@@ -63,8 +63,10 @@ export const servers: Command = {
   summary: "list the online servers",
   help: `Usage: secshrnet servers [--json]
 
-Lists the servers online on the network with their host, system, version,
-objects and bytes stored, free disk, and round-trip time.
+Lists the servers online on the network with whether you trust them (only
+trusted servers are used; see 'secshrnet trust'), their host, system,
+version, objects and bytes stored, free disk, and round-trip time. Trusted
+servers that are offline are named on stderr.
 
 Options:
       --json            print a JSON array
@@ -82,12 +84,19 @@ Examples:
     for (const { server, error } of info.failed) {
       console.error(`secshrnet: warning: ${displayName(server)} did not answer: ${error}`);
     }
+    if (info.offline.length > 0) {
+      const names = info.offline.map((id) => id.slice(0, 16)).join(", ");
+      console.error(
+        `secshrnet: warning: ${info.offline.length} trusted server(s) offline: ${names}`,
+      );
+    }
     if (parsed.values.json) printJson(info.servers);
     else {
       console.log(table(
-        ["SERVER", "HOST", "OS", "VERSION", "OBJECTS", "STORED", "FREE", "RTT"],
+        ["SERVER", "TRUSTED", "HOST", "OS", "VERSION", "OBJECTS", "STORED", "FREE", "RTT"],
         info.servers.map((s) => [
           displayName(s.address),
+          s.trusted ? "yes" : "no",
           s.hostname,
           s.os,
           s.version,

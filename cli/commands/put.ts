@@ -22,10 +22,10 @@ export const put: Command = {
   help: `Usage: secshrnet put TAG FILE|- [-k K] [-n N] [--force] [--json]
 
 Encrypts FILE (or standard input for -) with your password and stores one
-share on each of n online servers; any k of them rebuild it.
+share on each of n trusted servers online; any k of them rebuild it.
 
 Options:
-  -n N                  servers to use (default: every online server)
+  -n N                  servers to use (default: every trusted server online)
   -k K                  shares needed to rebuild (default: floor(n/2) + 1)
       --force           replace an existing object of TAG (needs its password)
       --log-n N         scrypt work factor, log2 N (default [kdf] log_n, else 20)
@@ -44,7 +44,8 @@ the terminal (asked twice).
 
 Exit codes: 0 stored on every server; 3 stored on at least k but not all
 (recoverable; the missing servers are named); 5 wrong password for --force;
-6 the tag exists and --force was not given; 1 not stored; 2 usage.
+6 the tag exists and --force was not given; 1 not stored (also: no trusted
+server online, or another put of the tag in progress); 2 usage.
 
 Examples:
   secshrnet put /keys/wallet.dat ~/wallet.dat
@@ -67,6 +68,12 @@ Examples:
     const n = intFlag(parsed.values.n, "n", 1, 255);
     const config = await configFrom(parsed);
     const logN = intFlag(parsed.values["log-n"], "log-n", 10, 30) ?? config.kdf.logN;
+    if (logN < config.kdf.minLogN) {
+      throw new UsageError(
+        `--log-n ${logN} is below the floor ${config.kdf.minLogN} ([kdf] min_log_n), so this ` +
+          `client would refuse to open what it stores; lower min_log_n in the config first`,
+      );
+    }
     const { stream, size } = file === "-"
       ? { stream: Deno.stdin.readable, size: undefined }
       : await openInput(file);
@@ -85,6 +92,7 @@ Examples:
             force: parsed.values.force === true,
             logN,
             maxLogN: maxLogN(parsed),
+            minLogN: config.kdf.minLogN,
             allowSingleShare: k === 1,
             onKdfProgress: progress.kdf,
             onStored: progress.stored,
@@ -93,17 +101,20 @@ Examples:
     );
     progress.done();
     const stored = result.servers.filter((s) => s.stored);
+    const trustedOnline = result.n + result.skipped.length;
     if (parsed.values.json) printJson(result);
     else {
       console.log(
         `stored ${JSON.stringify(tag)} (${
           formatSize(result.size)
-        }) on ${stored.length} of ${result.n} servers; any ${result.k} rebuild it`,
+        }) on ${stored.length} of ${trustedOnline} servers; any ${result.k} rebuild it`,
       );
     }
     if (result.status === "reduced") {
-      const missing = result.servers.filter((s) => !s.stored)
-        .map((s) => `${displayName(s.server)} (${s.error ?? "no answer"})`).join(", ");
+      const missing = [
+        ...result.servers.filter((s) => !s.stored).map((s) => [s.server, s.error ?? "no answer"]),
+        ...result.skipped.map((s) => [s.server, s.error]),
+      ].map(([server, error]) => `${displayName(server)} (${error})`).join(", ");
       console.error(`secshrnet: warning: reduced redundancy, not stored on ${missing}`);
       return EXIT.reduced;
     }

@@ -7,7 +7,7 @@
 import { displayName } from "../../core/net/envelope.ts";
 import { removeTag } from "../../core/client/remove.ts";
 import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
-import { configFrom, maxLogN, password, withClient } from "../context.ts";
+import { configFrom, headerPolicy, password, withClient } from "../context.ts";
 import { EXIT } from "../exit.ts";
 import { printJson } from "../format.ts";
 import { Progress } from "../progress.ts";
@@ -19,10 +19,11 @@ export const rm: Command = {
   summary: "delete a tag from every server",
   help: `Usage: secshrnet rm TAG [--json]
 
-Deletes TAG from every online server holding it. Servers delete only for a
-client that proves the password.
+Deletes TAG from every trusted server online that holds it. Servers delete
+only for a client that proves the password.
 
 Options:
+  -k 1                  the object was stored with -k 1 (accept k = 1 headers)
       --password-file F read the password from file F
       --password-fd N   read the password from file descriptor N
       --max-log-n N     highest scrypt work factor accepted (default 22)
@@ -43,18 +44,21 @@ Examples:
     ...PASSWORD_OPTIONS,
     json: { type: "boolean" },
     timeout: { type: "string" },
+    k: { type: "string", short: "k" },
   },
   async run(args) {
     const parsed = parse(args, this.options);
     const [tag] = positionals(parsed, 1, 1, "secshrnet rm TAG");
     const progress = new Progress(`rm ${tag}`, false);
+    const config = await configFrom(parsed);
+    const policy = headerPolicy(parsed, config);
     const result = await withClient(
-      await configFrom(parsed),
+      config,
       (client) =>
         removeTag(client, {
           tag,
           password: () => password(parsed, tag, false),
-          maxLogN: maxLogN(parsed),
+          ...policy,
           onKdfProgress: progress.kdf,
         }),
     );

@@ -12,10 +12,11 @@
 import readline from "node:readline";
 import process from "node:process";
 import { listTags } from "../../core/client/catalog.ts";
-import type { Client } from "../../core/client/session.ts";
+import type { Client, Membership } from "../../core/client/session.ts";
 import { CLIENT_OPTIONS, parse, positionals } from "../args.ts";
 import { defaultRoot } from "../config.ts";
-import { configFrom, connect } from "../context.ts";
+import { configFrom, connect, WARNED_ENV } from "../context.ts";
+import { readTrust } from "../trust.ts";
 import { EXIT } from "../exit.ts";
 import { selfCommand } from "../self.ts";
 import { green, red, useColor } from "../style.ts";
@@ -32,6 +33,8 @@ const SHELL_HELP = `Commands:
   ls                                     list the tags
   servers                                list online servers (alias: serv)
   rm TAG                                 delete a tag
+  trust [--all | ID...]                  trust servers (the only ones used)
+  untrust ID...                          stop trusting servers
   help [COMMAND]                         this help, or a command's
   exit, quit, Ctrl-D                     leave
 Ctrl-C stops the running command. Passwords are asked at a hidden prompt and
@@ -74,7 +77,12 @@ Example:
       const config = await configFrom(parsed);
       const client = await connect(config);
       try {
-        return await repl(client, commands(), parsed.values.config as string | undefined);
+        return await repl(
+          client,
+          commands(),
+          config.trustFile,
+          parsed.values.config as string | undefined,
+        );
       } finally {
         await client.close();
       }
@@ -82,26 +90,38 @@ Example:
   };
 }
 
-async function repl(client: Client, commands: readonly Command[], configPath?: string) {
+async function repl(
+  client: Client,
+  commands: readonly Command[],
+  trustFile: string,
+  configPath?: string,
+) {
   const color = useColor(Deno.stdout);
   const historyPath = `${defaultRoot()}/history`;
   const history = await loadHistory(historyPath);
   const offered = commands.filter((c) => !["serve", "shell", "completions"].includes(c.name));
   const names = [...offered.map((c) => c.name), ...ALIASES, ...BUILTINS].sort();
   let tags: string[] = [];
-  let online = (await client.host.servers()).length;
+  let membership: Membership = { trusted: [], untrusted: [], offline: [] };
   const prompt = () => {
-    const count = `(${online} online)`;
-    return `secshrnet ${online > 0 ? green(count, color) : red(count, color)}> `;
+    const { trusted, untrusted } = membership;
+    const others = untrusted.length > 0 ? `, ${untrusted.length} untrusted` : "";
+    const count = client.trusted.ids.size === 0
+      ? `(none trusted${others})`
+      : `(${trusted.length} online${others})`;
+    return `secshrnet ${trusted.length > 0 ? green(count, color) : red(count, color)}> `;
   };
 
   let rl: readline.Interface | undefined;
   const refresh = async () => {
     try {
-      online = (await client.host.servers()).length;
-      tags = (await listTags(client)).tags.map((t) => t.tag);
+      // 'trust' and 'untrust' run as commands of their own: pick up what they changed.
+      const ids = new Set((await readTrust(trustFile)).map((entry) => entry.id));
+      client.useTrusted({ ids, source: trustFile });
+      membership = await client.membership();
+      tags = membership.trusted.length === 0 ? [] : (await listTags(client)).tags.map((t) => t.tag);
     } catch {
-      online = 0;
+      membership = { trusted: [], untrusted: [], offline: [] };
     }
     if (rl !== undefined) {
       rl.setPrompt(prompt());
@@ -208,6 +228,7 @@ async function runChild(args: string[]): Promise<number> {
   const self = selfCommand();
   const child = new Deno.Command(self.command, {
     args: [...self.args, ...args],
+    env: { [WARNED_ENV]: "1" }, // the shell showed the connection warnings already
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

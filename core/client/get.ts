@@ -1,15 +1,16 @@
 /**
- * `get`: find the newest object of a tag that at least k servers hold and
- * retrieve it (`retrieve.ts`). When it does not open (forged headers can make
- * a newer object seem to exist), older candidates are tried. Servers that
- * answered but hold no share of the object retrieved are named too.
+ * `get`: find the newest object of a tag that the trusted servers vouch for
+ * (`vetting.ts`: at least k of them hold it, its k and work factor are
+ * acceptable) and retrieve it (`retrieve.ts`). When it does not open, older
+ * vouched objects are tried. Servers that answered but hold no share of the
+ * object retrieved are named too.
  *
  * @module
  */
 
 import { NotEnoughSharesError, NotFoundError, WrongPasswordError } from "../errors.ts";
-import { displayName } from "../net/envelope.ts";
-import { type ObjectView, type TagView, viewTag } from "./heads.ts";
+import { newestFirst, type ObjectView, type TagView, viewTag } from "./heads.ts";
+import { type HeaderPolicy, noVouchedObject, vet } from "./vetting.ts";
 import { encodeTag } from "../tag.ts";
 import { type Client, type PasswordInput, resolvePassword } from "./session.ts";
 import { type Retrieval, retrieveObject, type ServerRejection } from "./retrieve.ts";
@@ -20,11 +21,9 @@ export { DOWNLOAD_BUDGET, type Retrieval, type ServerRejection } from "./retriev
 export const MAX_CANDIDATES = 3;
 
 /** What `get` needs. */
-export interface GetOptions {
+export interface GetOptions extends HeaderPolicy {
   tag: string;
   password: PasswordInput;
-  /** Highest scrypt work factor accepted. */
-  maxLogN?: number;
   /** scrypt progress, 0..1. */
   onKdfProgress?: (fraction: number) => void;
   /** How long a share may lag the others before it is given up; default: the client's transfer timeout. */
@@ -34,24 +33,19 @@ export interface GetOptions {
 /** Starts retrieving `options.tag`; throws NotFoundError, NotEnoughSharesError or WrongPasswordError. */
 export async function get(client: Client, options: GetOptions): Promise<Retrieval> {
   encodeTag(options.tag);
-  const online = await client.servers();
+  const online = await client.trustedServers();
   const view = await viewTag(client, online, options.tag);
   if (view.objects.length === 0) {
     const unanswered = view.failed.length ? ` (${view.failed.length} did not answer)` : "";
     throw new NotFoundError(
       `tag ${
         JSON.stringify(options.tag)
-      } not found on any of ${online.length} servers${unanswered}`,
+      } not found on any of ${online.length} trusted servers${unanswered}`,
     );
   }
-  const candidates = view.objects.filter((o) => o.holders.length >= o.header.k)
-    .slice(0, MAX_CANDIDATES);
-  if (candidates.length === 0) {
-    const newest = view.objects[0];
-    const names = newest.holders.map((h) => displayName(h.server)).join(", ");
-    throw new NotEnoughSharesError(newest.header.k, newest.holders.length, [])
-      .withDetail(`servers ${names}`);
-  }
+  const vetted = vet(view, options);
+  const candidates = vetted.vouched.slice(0, MAX_CANDIDATES);
+  if (candidates.length === 0) throw noVouchedObject(vetted);
   const password = await resolvePassword(options.password);
   const masterKeys = new Map<string, Promise<Uint8Array>>();
   const unopened: ServerRejection[] = [];
@@ -112,8 +106,8 @@ function absentServers(
       o !== object && o.holders.some((h) => h.server === server)
     );
     if (invalid !== undefined) absent.push({ server, reason: invalid.error });
-    else if (others.some((o) => o.header.created > object.header.created)) {
-      absent.push({ server, reason: "claims a newer object that fewer than k servers hold" });
+    else if (others.some((o) => newestFirst(o, object) < 0)) {
+      absent.push({ server, reason: "claims a newer object that the others do not vouch for" });
     } else if (others.length > 0) {
       absent.push({ server, reason: "holds only an older object of the tag" });
     } else if (missing.length > 0) {

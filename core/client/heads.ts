@@ -25,7 +25,7 @@ export interface ObjectView {
 
 /** The heads of `tag` on `servers`. */
 export interface TagView {
-  /** Objects seen, newest (by creation time) first. */
+  /** Objects seen, newest first: highest tag version, then latest creation time. */
   readonly objects: ObjectView[];
   /** Servers that answered, and what they hold (possibly nothing). */
   readonly answered: Address[];
@@ -70,6 +70,8 @@ export async function viewTag(client: Client, servers: Address[], tag: string): 
           view = { headerBytes, header, holders: [], newestOn: [] };
           objects.set(key, view);
         }
+        // A server counts once per object, however often it lists it.
+        if (view.holders.some((h) => h.server === server)) return;
         view.holders.push({ server, index });
         if (position === 0) view.newestOn.push(server);
       });
@@ -77,6 +79,15 @@ export async function viewTag(client: Client, servers: Address[], tag: string): 
       failed.push({ server, error: (error as Error).message });
     }
   }));
-  const sorted = [...objects.values()].sort((a, b) => b.header.created - a.header.created);
+  const sorted = [...objects.values()].sort(newestFirst);
   return { objects: sorted, answered, failed, invalid };
+}
+
+/**
+ * Orders objects of one tag newest first: by tag version, which a new object
+ * takes as the highest seen plus one, then (between equal versions, e.g.
+ * objects of format 1) by creation time.
+ */
+export function newestFirst(a: { header: ObjectHeader }, b: { header: ObjectHeader }): number {
+  return b.header.version - a.header.version || b.header.created - a.header.created;
 }

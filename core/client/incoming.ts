@@ -4,7 +4,9 @@
  * unknown download; its length is learnt from the server's reply. Chunks are
  * taken in order and acknowledged only when the reader pulls them, so what a
  * server may have in flight toward this client is bounded by its window
- * however slowly the client consumes.
+ * however slowly the client consumes. A server that ignores the window, or
+ * sends more than it announced, fails the download at once: what waits here
+ * never exceeds one window and one chunk.
  *
  * @module
  */
@@ -12,6 +14,19 @@
 import { type Address, displayName } from "../net/envelope.ts";
 import type { Host } from "../net/host.ts";
 import { InOrderReceiver } from "../net/transfer.ts";
+
+/** Largest chunk a server sends (server/protocol.ts clamps what clients ask to it). */
+export const MAX_DOWNLOAD_CHUNK = 256 * 1024;
+
+/** Options of an {@linkcode IncomingShare}. */
+export interface IncomingOptions {
+  /** A server silent this long is given up. */
+  idleTimeoutMs: number;
+  /** The window the client asked for: bytes the server may send ahead of the reader. */
+  windowBytes: number;
+  /** Called once when the download ends, however it ends. */
+  onEnd: () => void;
+}
 
 /** The receiving end of one download. */
 export class IncomingShare {
@@ -24,17 +39,21 @@ export class IncomingShare {
   readonly #receiver = new InOrderReceiver();
   readonly #queue: Uint8Array[] = [];
   readonly #onEnd: () => void;
+  readonly #maxQueued: number;
+  #queued = 0;
   #size: number | undefined;
   #consumed = 0;
   #wake: (() => void) | undefined;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #ended = false;
 
-  constructor(host: Host, server: Address, id: string, idleTimeoutMs: number, onEnd: () => void) {
+  constructor(host: Host, server: Address, id: string, options: IncomingOptions) {
+    const { idleTimeoutMs } = options;
     this.#host = host;
     this.server = server;
     this.#id = id;
-    this.#onEnd = onEnd;
+    this.#onEnd = options.onEnd;
+    this.#maxQueued = options.windowBytes + MAX_DOWNLOAD_CHUNK;
     this.stream = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;
@@ -72,6 +91,7 @@ export class IncomingShare {
         if (this.#ended) return;
         const chunk = this.#queue.shift();
         if (chunk !== undefined) {
+          this.#queued -= chunk.length;
           this.#consumed += chunk.length;
           controller.enqueue(chunk);
           host.send(server, "get-ack", { download: id, seq: this.#taken() });
@@ -88,30 +108,48 @@ export class IncomingShare {
   /** Sets the number of bytes the server will send (from its reply). */
   setSize(size: number): void {
     this.#size = size;
+    this.#checkOverrun();
     this.#notify();
   }
 
-  /** Takes chunk `seq` if it is the next one; duplicates are re-acknowledged. */
+  /**
+   * Takes chunk `seq` if it is the next one; duplicates are re-acknowledged.
+   * A chunk beyond the window or the announced size fails the download.
+   */
   deliver(seq: number, data: Uint8Array): void {
     if (this.#ended) return;
     if (this.#receiver.accept(seq)) {
       this.#queue.push(data); // a view of its own message buffer, which nothing reuses
+      this.#queued += data.length;
+      if (this.#checkOverrun()) return;
       this.#notify();
     } else if (this.#taken() >= 0) {
       this.#host.send(this.server, "get-ack", { download: this.#id, seq: this.#taken() });
     }
   }
 
-  /** Stops the download, tells the server, and fails a pending read. */
-  abort(): void {
+  /** Stops the download, tells the server, and fails a pending read (with `reason`). */
+  abort(reason = "download aborted"): void {
     if (this.#ended) return;
     this.#host.send(this.server, "get-cancel", { download: this.#id });
     this.#end();
     try {
-      this.#controller.error(new Error("download aborted"));
+      this.#controller.error(new Error(reason));
     } catch {
       // Already closed or cancelled.
     }
+  }
+
+  /** Fails the download if the server sent beyond its window or its size; true when it did. */
+  #checkOverrun(): boolean {
+    const name = displayName(this.server);
+    const failure = this.#queued > this.#maxQueued
+      ? `${name} sent beyond the download window (${this.#queued} bytes unread)`
+      : this.#size !== undefined && this.#consumed + this.#queued > this.#size
+      ? `${name} sent more than the ${this.#size} bytes it announced`
+      : undefined;
+    if (failure !== undefined) this.abort(failure);
+    return failure !== undefined;
   }
 
   /** Sequence number of the last chunk the reader has taken (−1 before the first). */

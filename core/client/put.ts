@@ -1,47 +1,34 @@
 /**
- * `put`: seal a stream and store share i on the i-th chosen server, each
+ * `put`: plan (`put_plan.ts`: trusted servers, n and k, replace proofs, tag
+ * version), seal a stream and store share i on the i-th chosen server, each
  * upload with flow control; commit on every server that received its share
- * in full; report full, reduced or failed storage.
+ * in full; withdraw the commits when fewer than k succeeded; report full,
+ * reduced or failed storage.
  *
  * @module
  */
 
 import { toHex } from "../bytes.ts";
-import {
-  ExistsError,
-  NetworkUnavailableError,
-  NotStoredError,
-  UsageError,
-  WrongPasswordError,
-} from "../errors.ts";
+import { ExistsError, NotStoredError, WrongPasswordError } from "../errors.ts";
 import { type Address, displayName } from "../net/envelope.ts";
 import { RemoteError } from "../net/host.ts";
 import { seal } from "../seal.ts";
-import { unlock } from "../unlock.ts";
 import { type AccessKeys, accessKeys } from "../access.ts";
 import { encodeTag } from "../tag.ts";
 import { viewTag } from "./heads.ts";
-import { type Client, type PasswordInput, resolvePassword } from "./session.ts";
+import type { Client, ProofFor } from "./session.ts";
 import { stringField } from "../net/fields.ts";
+import { type PlanOptions, planPut, type PutPlan, sameHolding } from "./put_plan.ts";
 
-/** What `put` needs. */
-export interface PutOptions {
-  tag: string;
-  password: PasswordInput;
-  /** Shares needed; default ⌊n/2⌋ + 1. */
-  k?: number;
-  /** Shares made; default every online server. */
-  n?: number;
-  /** Replace an existing object (its password must be the one given). */
-  force?: boolean;
+/**
+ * What `put` needs. `k` and `n` count trusted servers: n defaults to every
+ * trusted server online that answers, k to ⌊n/2⌋ + 1. `minLogN`, `maxLogN`
+ * and `allowSingleShare` bound the objects being replaced (`vetting.ts`);
+ * `allowSingleShare` also allows k = 1 for the new one.
+ */
+export interface PutOptions extends PlanOptions {
   /** scrypt work factor for the new object. */
   logN?: number;
-  /** Highest work factor accepted when unlocking the object being replaced. */
-  maxLogN?: number;
-  /** Needed for k = 1. */
-  allowSingleShare?: boolean;
-  /** scrypt progress, 0..1. */
-  onKdfProgress?: (fraction: number) => void;
   /** Called as servers confirm durable storage: how many so far, of n. */
   onStored?: (stored: number, n: number) => void;
 }
@@ -61,76 +48,34 @@ export interface PutResult {
   size: number;
   k: number;
   n: number;
-  /** `stored`: every server; `reduced`: at least k but not all. */
+  /** The new object's tag version. */
+  version: number;
+  /**
+   * `stored`: on all n servers; `reduced`: on at least k but not all, or a
+   * trusted server online did not answer and holds no share (`skipped`).
+   */
   status: "stored" | "reduced";
   servers: ServerOutcome[];
+  /** Trusted servers online that did not answer, so are not among the n. */
+  skipped: { server: Address; error: string }[];
 }
 
-/** Seals `input` and stores it under `options.tag` on the online servers. */
+/** Seals `input` and stores it under `options.tag` on the trusted servers online. */
 export async function put(
   client: Client,
   input: ReadableStream<Uint8Array>,
   options: PutOptions,
 ): Promise<PutResult> {
   encodeTag(options.tag);
-  const online = await client.servers();
-  if (options.k !== undefined && options.k > online.length) {
-    throw new NetworkUnavailableError(
-      `k=${options.k} needs at least ${options.k} servers but only ${online.length} are online`,
-    );
-  }
-  const n = options.n ?? online.length;
-  if (n > online.length) {
-    throw new NetworkUnavailableError(
-      `asked for n=${n} but only ${online.length} servers are online`,
-    );
-  }
-  const k = options.k ?? Math.floor(n / 2) + 1;
-  if (k > n) throw new UsageError(`k=${k} is more than n=${n}`);
-  const view = await viewTag(client, online, options.tag);
-  // Servers that answered come first; one online but silent (hung) still
-  // takes its place among the n and counts as a server that did not store.
-  const silent = new Map(view.failed.map((f) => [f.server, f.error]));
-  const chosen = [...online.filter((s) => !silent.has(s)), ...online.filter((s) => silent.has(s))]
-    .slice(0, n);
-  const answering = chosen.filter((s) => !silent.has(s)).length;
-  if (answering < k) {
-    const lost = view.failed.map((f) => `${displayName(f.server)} (${f.error})`).join(", ");
-    throw new NetworkUnavailableError(
-      `k=${k} servers are needed but only ${answering} answered; ${lost}`,
-    );
-  }
-  const holders = [...new Set(view.objects.flatMap((o) => o.newestOn))];
-  if (holders.length > 0 && !options.force) {
-    throw new ExistsError(
-      `tag ${
-        JSON.stringify(options.tag)
-      } exists on ${holders.length} servers; use --force (with its password) to replace it`,
-    );
-  }
-  const password = await resolvePassword(options.password);
-  // The access key of the object each chosen server holds as newest proves we may replace it.
-  const replaceKeys = new Map<Address, { keys: AccessKeys; objectId: Uint8Array }>();
-  const masterKeys = new Map<string, Promise<Uint8Array>>();
-  for (const object of view.objects.filter((o) => o.newestOn.length > 0)) {
-    const unlocked = await unlock(object.headerBytes, {
-      tag: options.tag,
-      password,
-      maxLogN: options.maxLogN,
-      masterKeys,
-    });
-    const keys = await accessKeys(unlocked.keys.retrievalToken);
-    for (const server of object.newestOn) {
-      replaceKeys.set(server, { keys, objectId: object.header.objectId });
-    }
-  }
-
+  const plan = await planPut(client, options);
+  const { k, n, chosen } = plan;
   const sealed = await seal(input, {
     tag: options.tag,
-    password,
+    password: plan.password,
     k,
     n,
     logN: options.logN,
+    version: plan.version,
     allowSingleShare: options.allowSingleShare,
     onKdfProgress: options.onKdfProgress,
   });
@@ -140,37 +85,27 @@ export async function put(
     index: i + 1,
     stored: false,
   }));
-  const uploads = await Promise.all(chosen.map(async (server, i) => {
-    if (silent.has(server)) {
-      outcomes[i].error = `did not answer: ${silent.get(server)}`;
-      await sealed.shares[i].cancel();
-      return undefined;
-    }
-    try {
-      const replace = replaceKeys.get(server);
-      const reply = await client.request(server, "put-begin", {
-        tag: options.tag,
-        objectId: sealed.objectId,
-        index: i + 1,
-        accessKey: access.publicKey,
-        ...(replace === undefined
-          ? {}
-          : await client.prove(server, replace.keys, "replace", replace.objectId, options.tag)),
-      });
-      return stringField(reply, "upload", 16);
-    } catch (error) {
-      outcomes[i].error = describe(error);
-      await sealed.shares[i].cancel();
-      return undefined;
-    }
-  }));
-  const begun = uploads.filter((u) => u !== undefined).length;
+  for (const [server, reason] of plan.excluded) {
+    const i = chosen.indexOf(server);
+    outcomes[i].error = reason;
+    await sealed.shares[i].cancel();
+  }
+  let uploads: (string | undefined)[];
+  try {
+    uploads = await beginUploads(client, plan, options, sealed.objectId, access, outcomes);
+  } catch (error) {
+    await Promise.allSettled(sealed.shares.map((s) => s.locked ? undefined : s.cancel()));
+    throw error;
+  }
+  for (const [i, id] of uploads.entries()) {
+    if (id === undefined && !plan.excluded.has(chosen[i])) await sealed.shares[i].cancel();
+  }
   if (outcomes.some((o) => o.error?.startsWith("forbidden"))) {
     // A server holding the tag refused our token: the password is not the tag's.
     await abortAll(client, chosen, uploads, sealed.shares);
     throw new WrongPasswordError();
   }
-  if (begun < k) {
+  if (uploads.filter((u) => u !== undefined).length < k) {
     await abortAll(client, chosen, uploads, sealed.shares);
     throw failure(outcomes, k, "accepted the upload");
   }
@@ -235,24 +170,125 @@ export async function put(
     }
   }));
   const stored = outcomes.filter((o) => o.stored);
-  if (stored.length < k) throw failure(outcomes, k, "stored their share");
+  const proof = { keys: access, objectId: sealed.objectId, tag: options.tag };
+  if (stored.length < k) {
+    // Fewer than k committed: nobody can rebuild the object, and a share left
+    // committed would hide the older object or wedge the tag. Take them back.
+    const kept = await withdraw(client, stored.map((o) => o.server), proof);
+    throw failure(outcomes, k, "stored their share", kept);
+  }
   // The new object is recoverable: drop the older ones kept as a fallback.
-  await Promise.allSettled(stored.map(async (o) =>
-    client.request(o.server, "prune", {
-      tag: options.tag,
-      objectId: sealed.objectId,
-      ...await client.prove(o.server, access, "prune", sealed.objectId, options.tag),
-    })
-  ));
+  await Promise.allSettled(
+    stored.map((o) =>
+      client.requestWithProof(o.server, "prune", { tag: options.tag, objectId: sealed.objectId }, {
+        ...proof,
+        op: "prune",
+      })
+    ),
+  );
   return {
     tag: options.tag,
     objectId: toHex(sealed.objectId),
     size: result.header.size,
     k,
     n,
-    status: stored.length === n ? "stored" : "reduced",
+    version: plan.version,
+    status: stored.length === n && plan.skipped.length === 0 ? "stored" : "reduced",
     servers: outcomes,
+    skipped: plan.skipped,
   };
+}
+
+/** Attempts at beginning the uploads while another put of the tag is in progress somewhere. */
+export const BEGIN_ATTEMPTS = 4;
+
+/**
+ * Begins share i's upload on `plan.chosen[i]` (servers excluded by the plan
+ * get none), recording failures in `outcomes`. Servers take one upload of a
+ * tag at a time: when another put of the tag is in progress on any of them
+ * (`in-progress`), every upload begun is aborted and, after a random pause,
+ * all are tried again, so two puts started together do not split the servers
+ * between them; one goes first, and the other then finds the tag stored.
+ */
+async function beginUploads(
+  client: Client,
+  plan: PutPlan,
+  options: PutOptions,
+  objectId: Uint8Array,
+  access: AccessKeys,
+  outcomes: ServerOutcome[],
+): Promise<(string | undefined)[]> {
+  for (let attempt = 1;; attempt++) {
+    const uploads = await Promise.all(plan.chosen.map(async (server, i) => {
+      if (plan.excluded.has(server)) return undefined;
+      outcomes[i].error = undefined;
+      const body = { tag: options.tag, objectId, index: i + 1, accessKey: access.publicKey };
+      const replace = plan.replace.get(server);
+      try {
+        const reply = replace === undefined
+          ? await client.request(server, "put-begin", body)
+          : await client.requestWithProof(server, "put-begin", body, {
+            ...replace,
+            op: "replace",
+            tag: options.tag,
+          });
+        return stringField(reply, "upload", 16);
+      } catch (error) {
+        outcomes[i].error = describe(error);
+        return undefined;
+      }
+    }));
+    const busy = outcomes.filter((o) => o.error?.startsWith("in-progress"));
+    if (busy.length === 0) return uploads;
+    await abortAll(client, plan.chosen, uploads, []);
+    const names = busy.map((o) => displayName(o.server)).join(", ");
+    if (attempt === BEGIN_ATTEMPTS) {
+      throw new NotStoredError(
+        `another put of ${
+          JSON.stringify(options.tag)
+        } is in progress on ${names}; try again once it has finished`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250 + Math.random() * 1000));
+    const now = await viewTag(client, plan.chosen, options.tag);
+    if (!sameHolding(plan.view, now)) {
+      if (now.objects.length > 0 && !options.force) {
+        throw new ExistsError(
+          `tag ${
+            JSON.stringify(options.tag)
+          } was stored by another put meanwhile; use --force (with its password) to replace it`,
+        );
+      }
+      throw new NotStoredError(
+        `tag ${
+          JSON.stringify(options.tag)
+        } changed while this put was starting (another put of it finished); run it again`,
+      );
+    }
+  }
+}
+
+/**
+ * Withdraws the object of `proof` from `servers` (each proving access with
+ * the object's own key); returns the servers where that failed, with why.
+ */
+async function withdraw(
+  client: Client,
+  servers: Address[],
+  proof: Omit<ProofFor, "op">,
+): Promise<string[]> {
+  const kept: string[] = [];
+  await Promise.all(servers.map(async (server) => {
+    try {
+      await client.requestWithProof(server, "withdraw", {
+        tag: proof.tag,
+        objectId: proof.objectId,
+      }, { ...proof, op: "withdraw" });
+    } catch (error) {
+      kept.push(`${displayName(server)} (${describe(error)})`);
+    }
+  }));
+  return kept;
 }
 
 function describe(error: unknown): string {
@@ -260,7 +296,7 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function failure(outcomes: ServerOutcome[], k: number, what: string): Error {
+function failure(outcomes: ServerOutcome[], k: number, what: string, kept: string[] = []): Error {
   const failed = outcomes.filter((o) => !o.stored && o.error !== undefined);
   if (failed.length > 0 && failed.every((o) => o.error!.startsWith("forbidden"))) {
     return new WrongPasswordError();
@@ -272,8 +308,12 @@ function failure(outcomes: ServerOutcome[], k: number, what: string): Error {
   }
   const good = outcomes.length - failed.length;
   const reasons = failed.map((o) => `${displayName(o.server)}: ${o.error}`).join("; ");
+  const remnants = kept.length === 0
+    ? ""
+    : `; its share could not be withdrawn from ${kept.join(", ")}`;
   return new NotStoredError(
-    `only ${good} of the ${k} servers needed ${what}; nothing new is recoverable (${reasons})`,
+    `only ${good} of the ${k} servers needed ${what}; nothing new is recoverable ` +
+      `(${reasons})${remnants}`,
   );
 }
 

@@ -1,24 +1,31 @@
 /**
- * `rm`: delete a tag from every server that holds it, proving the password
- * with a signed access proof for the object each server holds as newest.
+ * `rm`: delete a tag from every trusted server that holds it, proving the
+ * password with a signed access proof for the object each server holds as
+ * newest. Only objects the trusted servers vouch for (`vetting.ts`) are
+ * proven to; a server holding anything else is named, not signed for.
  *
  * @module
  */
 
-import { NotFoundError, RateLimitedError, WrongPasswordError } from "../errors.ts";
-import type { Address } from "../net/envelope.ts";
+import {
+  NotEnoughSharesError,
+  NotFoundError,
+  RateLimitedError,
+  WrongPasswordError,
+} from "../errors.ts";
+import { type Address, displayName } from "../net/envelope.ts";
 import { RemoteError } from "../net/host.ts";
 import { unlock } from "../unlock.ts";
 import { accessKeys } from "../access.ts";
 import { viewTag } from "./heads.ts";
+import { type HeaderPolicy, noVouchedObject, vet } from "./vetting.ts";
 import { encodeTag } from "../tag.ts";
 import { type Client, type PasswordInput, resolvePassword } from "./session.ts";
 
 /** Options of {@linkcode removeTag}. */
-export interface RemoveOptions {
+export interface RemoveOptions extends HeaderPolicy {
   tag: string;
   password: PasswordInput;
-  maxLogN?: number;
   onKdfProgress?: (fraction: number) => void;
 }
 
@@ -32,17 +39,39 @@ export interface RemoveResult {
 /** Deletes `options.tag` everywhere; throws NotFoundError or WrongPasswordError. */
 export async function removeTag(client: Client, options: RemoveOptions): Promise<RemoveResult> {
   encodeTag(options.tag);
-  const online = await client.servers();
+  const online = await client.trustedServers();
   const view = await viewTag(client, online, options.tag);
-  const objects = view.objects.filter((o) => o.newestOn.length > 0);
-  if (objects.length === 0) {
+  if (!view.objects.some((o) => o.newestOn.length > 0)) {
     throw new NotFoundError(
-      `tag ${JSON.stringify(options.tag)} not found on any of ${online.length} servers`,
+      `tag ${JSON.stringify(options.tag)} not found on any of ${online.length} trusted servers`,
+    );
+  }
+  const vetted = vet(view, options);
+  const objects = vetted.vouched.filter((o) => o.newestOn.length > 0);
+  if (objects.length === 0) {
+    const error = noVouchedObject(vetted);
+    if (!(error instanceof NotEnoughSharesError)) throw error;
+    // Signing for a header fewer than k trusted servers vouch for could hand a forger a
+    // cheap password oracle (vetting.ts); such a remnant cannot be retrieved either.
+    const names = [...new Set(view.objects.flatMap((o) => o.holders))].map((h) =>
+      displayName(h.server)
+    );
+    throw error.withDetail(
+      `servers ${names.join(", ")}; fewer than k trusted servers vouch for it, so rm cannot ` +
+        `prove it is yours`,
     );
   }
   const password = await resolvePassword(options.password);
   const removed: Address[] = [];
   const failed = [...view.failed];
+  for (const { object, reason } of vetted.doubted) {
+    for (const server of object.newestOn) {
+      failed.push({
+        server,
+        error: `holds an object of the tag that is not vouched for (${reason})`,
+      });
+    }
+  }
   let forbidden = 0;
   let limited = 0;
   const masterKeys = new Map<string, Promise<Uint8Array>>();
@@ -52,9 +81,11 @@ export async function removeTag(client: Client, options: RemoveOptions): Promise
     const { objectId } = object.header;
     await Promise.all(object.newestOn.map(async (server) => {
       try {
-        await client.request(server, "rm", {
+        await client.requestWithProof(server, "rm", { tag: options.tag }, {
+          keys,
+          op: "rm",
+          objectId,
           tag: options.tag,
-          ...await client.prove(server, keys, "rm", objectId, options.tag),
         });
         removed.push(server);
       } catch (error) {

@@ -54,6 +54,8 @@ export interface RetrieveOptions {
   masterKeys?: Map<string, Promise<Uint8Array>>;
   /** Highest scrypt work factor accepted. */
   maxLogN?: number;
+  /** Lowest scrypt work factor accepted. */
+  minLogN?: number;
   /** scrypt progress, 0..1. */
   onKdfProgress?: (fraction: number) => void;
   /** How long a share may lag the others before it is given up; default 20 s. */
@@ -71,6 +73,7 @@ export async function retrieveObject(
     password: options.password,
     masterKeys: options.masterKeys,
     maxLogN: options.maxLogN,
+    minLogN: options.minLogN,
     onKdfProgress: options.onKdfProgress,
   });
   const rejected: ServerRejection[] = [];
@@ -87,17 +90,14 @@ export async function retrieveObject(
   const access = await accessKeys(unlocked.keys.retrievalToken);
   const begin = async (server: Address, index: number, offset: number) => {
     const { objectId } = object.header;
-    const { id, incoming } = client.download(server);
+    const { id, incoming } = client.download(server, window);
     try {
-      const reply = await client.request(server, "get-begin", {
-        tag: options.tag,
-        objectId,
-        download: id,
-        ...await client.prove(server, access, "get", objectId, options.tag),
-        offset,
-        window,
-        chunk,
-      });
+      const reply = await client.requestWithProof(
+        server,
+        "get-begin",
+        { tag: options.tag, objectId, download: id, offset, window, chunk },
+        { keys: access, op: "get", objectId, tag: options.tag },
+      );
       if (uintField(reply, "index", 255) !== index) {
         throw new Error(`answered for index ${reply.index}, not ${index}`);
       }

@@ -3,7 +3,7 @@
  * followed by a 32-byte MAC
  *
  * ```text
- * { v: 2, t: type, f: sender, d: recipient, i: message id, r?: id replied to, b: body } ‖ mac
+ * { v: 3, t: type, f: sender, d: recipient, i: message id, r?: id replied to, b: body } ‖ mac
  * ```
  *
  * validated field by field before anything else looks at it. The MAC (made
@@ -18,7 +18,7 @@ import { decode, Encoder } from "@msgpack/msgpack";
 import { checkShape, type ShapeLimits } from "./shape.ts";
 
 /** Protocol version carried in every envelope. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /**
  * Shape every message must keep to before it is decoded: no message needs
  * more than 8 levels or 10,000 values (a full `list` page is about 1,000).

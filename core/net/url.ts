@@ -24,3 +24,29 @@ export function redactUrl(url: string): string {
   if (colon < 0 || colon === parts.userinfo.length - 1) return url;
   return `${parts.prefix}${parts.userinfo.slice(0, colon)}:***@${parts.hostport}${parts.rest}`;
 }
+
+/** Whether `hostname` (as URL parsing gives it) names this machine's loopback interface. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return host === "localhost" || host.endsWith(".localhost") || host === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./.test(host) ||
+    /^::ffff:7f[0-9a-f]{2}:/.test(host);
+}
+
+/**
+ * The warning for a Redis that anyone who reaches it may use: connected to
+ * without a password (so it needs none) and not on this machine's loopback
+ * interface. Undefined when neither holds.
+ */
+export function openRedisWarning(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.password !== "" || isLoopbackHost(parsed.hostname)) return undefined;
+  return `Redis at ${parsed.host} needs no password and is not on this machine: anyone who ` +
+    `reaches it can read every message, send in any name and claim tags first; set a ` +
+    `password and ACL users (docs/REDIS.md)`;
+}

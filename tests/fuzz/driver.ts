@@ -10,7 +10,12 @@
 
 import { Buffer } from "node:buffer";
 import { Redis } from "ioredis";
-import { type Address, decodeEnvelope, type Envelope } from "../../core/net/envelope.ts";
+import {
+  type Address,
+  decodeEnvelope,
+  type Envelope,
+  PROTOCOL_VERSION,
+} from "../../core/net/envelope.ts";
 import { Identity, PeerKeys } from "../../core/net/identity.ts";
 import { concat } from "../../core/bytes.ts";
 import { packed, type RawEntries, rawMap } from "./msgpack_raw.ts";
@@ -118,7 +123,7 @@ export class FuzzDriver {
     id = sender.nextId++,
   ): Uint8Array {
     return rawMap([
-      ["v", packed(2)],
+      ["v", packed(PROTOCOL_VERSION)],
       ["t", packed(type)],
       ["f", packed(sender.address)],
       ["d", packed(this.server)],

@@ -8,6 +8,8 @@
  */
 
 import type { ServerInfo } from "../../core/client/catalog.ts";
+import type { TrustedServers } from "../../core/client/session.ts";
+import { readTrust, trustFilePath, writeTrust } from "../../cli/trust.ts";
 import { type RunResult, secshrnetArgs, startNetwork, type TestNetwork } from "./network.ts";
 
 /** The password of every test object. */
@@ -18,6 +20,22 @@ export const PW = { SECSHRNET_PASSWORD: PASSWORD };
 export const WRONG_PW = { SECSHRNET_PASSWORD: "not the password" };
 /** Cheap scrypt for every put. */
 export const FAST = ["--log-n", "10"];
+
+/** Config lines every test's own client config needs: a scrypt floor that allows {@linkcode FAST}. */
+export const TEST_FLOOR = "\n[kdf]\nmin_log_n = 10\n";
+
+/**
+ * Copies the clients' trust list beside `configPath` (its extension replaced
+ * by `.trusted`), as `secshrnet trust -c configPath` would make it.
+ */
+export async function shareTrust(network: TestNetwork, configPath: string): Promise<void> {
+  await writeTrust(trustFilePath(configPath), await readTrust(network.trustFile));
+}
+
+/** The servers of `network` as a library client's trust list (the CLI reads its trust file). */
+export function trustedServers(network: TestNetwork): TrustedServers {
+  return { ids: new Set(network.servers.map((s) => s.id)), source: network.trustFile };
+}
 
 /** Starts `servers` servers, runs `test`, and always stops the network. */
 export async function withNetwork(
@@ -60,13 +78,14 @@ export async function putBytes(
   return await network.run(["put", tag, file, ...FAST, ...extra], { env });
 }
 
-/** `secshrnet get TAG -`: the exit code, stderr and the bytes written to stdout. */
+/** `secshrnet get TAG - ...extra`: the exit code, stderr and the bytes written to stdout. */
 export async function getBytes(
   network: TestNetwork,
   tag: string,
   env: Record<string, string> = PW,
+  extra: string[] = [],
 ): Promise<RunResult> {
-  return await network.run(["get", tag, "-"], { env });
+  return await network.run(["get", tag, "-", ...extra], { env });
 }
 
 /** One entry of `ls --json`. */

@@ -278,6 +278,7 @@ export async function startTmpfsServer(
     await stop();
     throw error;
   }
+  await network.trust(id); // as its user would, like every server the network starts
   return {
     id,
     pid: child.pid,

@@ -8,6 +8,7 @@
  */
 
 import { type RedisOptions, type RedisProcess, startRedis } from "./redis.ts";
+import { readTrust, writeTrust } from "../../cli/trust.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -55,6 +56,10 @@ export interface TestNetwork {
   readonly env: Record<string, string>;
   /** `$HOME/.secshrnet/secshrnet.conf` when `config` was given: every server runs with `-c` it. */
   readonly configFile?: string;
+  /** The clients' trust file, `$HOME/.secshrnet/secshrnet.trusted`. */
+  readonly trustFile: string;
+  /** Adds server ids to the clients' trust file (as `secshrnet trust ID` would). */
+  trust(...ids: string[]): Promise<void>;
   /** Starts one more server (with `options`, else as the network's servers start). */
   addServer(options?: ServerOptions): Promise<ServerProcess>;
   /** Waits until exactly `count` servers are subscribed. */
@@ -77,6 +82,11 @@ export interface NetworkOptions {
   env?: Record<string, string>;
   /** How every server starts unless `addServer` is given options. */
   server?: ServerOptions;
+  /**
+   * Whether clients trust each server as it starts (default true), as a user
+   * would after `secshrnet trust --all`. The demo trusts them through the CLI.
+   */
+  trust?: boolean;
 }
 
 /** Extra settings of one server. */
@@ -89,6 +99,8 @@ export interface ServerOptions {
   script?: string;
   /** Arguments after `-r ROOT` (and `-c FILE`). */
   args?: string[];
+  /** Whether clients trust it; default the network's `trust`. */
+  trusted?: boolean;
 }
 
 /** Options of a client run. */
@@ -134,12 +146,17 @@ export async function startNetwork(
     NO_COLOR: "1",
     ...options.env,
   };
-  let configFile: string | undefined;
-  if (options.config !== undefined) {
-    configFile = `${dir}/.secshrnet/secshrnet.conf`;
-    await Deno.mkdir(`${dir}/.secshrnet`);
-    await Deno.writeTextFile(configFile, options.config);
-  }
+  // Clients read $HOME/.secshrnet/secshrnet.conf: the test's config, and a scrypt floor
+  // low enough for the tests' cheap --log-n 10 (docs/SECURITY.md: the floor's default is 16).
+  const clientConfig = `${dir}/.secshrnet/secshrnet.conf`;
+  await Deno.mkdir(`${dir}/.secshrnet`, { mode: 0o700 });
+  const text = options.config ?? "";
+  await Deno.writeTextFile(
+    clientConfig,
+    /\bmin_log_n\b|^\[kdf\]/m.test(text) ? text : `${text}\n[kdf]\nmin_log_n = 10\n`,
+  );
+  const configFile = options.config === undefined ? undefined : clientConfig;
+  const trustFile = `${dir}/.secshrnet/secshrnet.trusted`;
   const list: ServerProcess[] = [];
   const network: TestNetwork = {
     redis,
@@ -147,12 +164,19 @@ export async function startNetwork(
     dir,
     env,
     configFile,
+    trustFile,
+    async trust(...ids) {
+      const entries = await readTrust(trustFile);
+      const added = ids.filter((id) => !entries.some((e) => e.id === id));
+      await writeTrust(trustFile, [...entries, ...added.map((id) => ({ id, note: "test" }))]);
+    },
     async addServer(serverOptions = options.server ?? {}) {
       const server = await spawnServer(`${dir}/server-${list.length + 1}`, env, {
         ...serverOptions,
         configFile: serverOptions.configFile ?? configFile,
       });
       list.push(server);
+      if (serverOptions.trusted ?? options.trust ?? true) await network.trust(server.id);
       return server;
     },
     async waitForServers(count) {

@@ -28,14 +28,16 @@ export interface VectorParams {
   segmentSize: number;
   created: number;
   size: number;
+  /** The tag version (header format 2). */
+  version: number;
 }
 
 /** The vectors this file generates. */
 export const VECTOR_PARAMS: VectorParams[] = [
-  { name: "empty", size: 0, k: 2, n: 3 },
-  { name: "one-byte-single-share", size: 1, k: 1, n: 2 },
-  { name: "two-segments", size: 65536 + 100, k: 2, n: 4 },
-  { name: "unicode-tag", size: 1000, k: 3, n: 5 },
+  { name: "empty", size: 0, k: 2, n: 3, version: 1 },
+  { name: "one-byte-single-share", size: 1, k: 1, n: 2, version: 2 },
+  { name: "two-segments", size: 65536 + 100, k: 2, n: 4, version: 3 },
+  { name: "unicode-tag", size: 1000, k: 3, n: 5, version: 0x01020304 },
 ].map((v) => ({
   tag: v.name === "unicode-tag" ? "/keys/ключ 🔑/../wallet.dat" : `/vectors/${v.name}`,
   password: "secshrnet test vector",
@@ -103,6 +105,6 @@ if (import.meta.main) {
     });
   }
   const path = new URL("./pipeline.json", import.meta.url);
-  await Deno.writeTextFile(path, JSON.stringify({ version: 1, vectors }, null, 1) + "\n");
+  await Deno.writeTextFile(path, JSON.stringify({ version: 2, vectors }, null, 1) + "\n");
   console.log(`wrote ${vectors.length} vectors to ${path.pathname}`);
 }
