@@ -89,8 +89,10 @@ export async function planPut(client: Client, options: PlanOptions): Promise<Put
   const vetted = vet(view, options);
   const excluded = new Map([...silent].filter(([server]) => chosen.includes(server)));
   for (const { object, reason, error } of vetted.doubted) {
-    // Held by k servers but outside what this client accepts: the user must decide.
-    if (!(error instanceof NotEnoughSharesError) && object.newestOn.length > 0) throw error;
+    // Held by k servers but outside what this client accepts (k = 1, work factor), and
+    // nothing vouched for besides: it is the user's own object, and the user must decide.
+    const heldByK = !(error instanceof NotEnoughSharesError) && object.newestOn.length > 0;
+    if (heldByK && vetted.vouched.length === 0) throw error;
     for (const server of object.newestOn.filter((s) => chosen.includes(s))) {
       excluded.set(server, `holds an object of the tag that is not vouched for (${reason})`);
     }
