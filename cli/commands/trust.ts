@@ -41,6 +41,8 @@ Options:
       --all             trust every server online now that answers; check the
                         ids it prints against each server's ROOT/server-id
       --json            print the trusted servers as JSON
+      --timeout S       give up on a server silent for S seconds (default [client]
+                        timeout, else 20; a request is tried 3 times)
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help
 
@@ -51,7 +53,12 @@ Examples:
   secshrnet servers                                 # see who is online
   secshrnet trust 72dc922c04114ebf 8f5c58157952d1e8
   secshrnet trust --all`,
-  options: { ...CLIENT_OPTIONS, all: { type: "boolean" }, json: { type: "boolean" } },
+  options: {
+    ...CLIENT_OPTIONS,
+    all: { type: "boolean" },
+    json: { type: "boolean" },
+    timeout: { type: "string" },
+  },
   async run(args) {
     const parsed = parse(args, this.options);
     const config = await configFrom(parsed);

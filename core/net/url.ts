@@ -35,8 +35,8 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /**
  * The warning for a Redis that anyone who reaches it may use: connected to
- * without a password (so it needs none) and not on this machine's loopback
- * interface. Undefined when neither holds.
+ * without a password (so it needs none) at an address other than loopback
+ * (so others can likely reach it too). Undefined when neither holds.
  */
 export function openRedisWarning(url: string): string | undefined {
   let parsed: URL;
@@ -46,7 +46,7 @@ export function openRedisWarning(url: string): string | undefined {
     return undefined;
   }
   if (parsed.password !== "" || isLoopbackHost(parsed.hostname)) return undefined;
-  return `Redis at ${parsed.host} needs no password and is not on this machine: anyone who ` +
-    `reaches it can read every message, send in any name and claim tags first; set a ` +
+  return `Redis at ${parsed.host} needs no password and is not reached over loopback: anyone ` +
+    `who can reach it can read every message, send in any name and claim tags first; set a ` +
     `password and ACL users (docs/REDIS.md)`;
 }
