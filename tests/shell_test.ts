@@ -124,6 +124,14 @@ Deno.test("the shell: completion, help, hidden password, Ctrl-C during a put, Ct
     await network.servers[0].stop();
     await terminal.waitFor(/secshrnet \(2 online\)>\s*$/m);
 
+    // ...counts trusted servers only, and 'trust' in the shell changes what it counts.
+    const stranger = await network.addServer({ trusted: false });
+    await terminal.waitFor(/secshrnet \(2 online, 1 untrusted\)>\s*$/m);
+    await terminal.type("trust --all");
+    await terminal.key("Enter");
+    await terminal.waitFor(new RegExp(`trusted ${stranger.id}`));
+    await terminal.waitFor(/secshrnet \(3 online\)>\s*$/m);
+
     // The password never reached the screen, and Ctrl-D leaves with 0.
     await terminal.key("C-d");
     const end = await terminal.waitFor(/EXIT=\d+/);
