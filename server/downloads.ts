@@ -16,7 +16,7 @@ import type { Host } from "../core/net/host.ts";
 import type { ThrottledLog } from "../core/net/throttled_log.ts";
 import { WindowedSender } from "../core/net/transfer.ts";
 import type { ProofGate } from "./proofs.ts";
-import { type Store, StoreError } from "./store.ts";
+import { type Store, StoreError, vanished } from "./store.ts";
 
 /** Largest download chunk, in bytes. */
 export const DOWNLOAD_CHUNK = 256 * 1024;
@@ -61,8 +61,13 @@ export function serveDownloads(context: DownloadContext): () => void {
     const offset = request.body.offset === undefined
       ? 0
       : uintField(request.body, "offset", object.shareBytes);
-    const manifest = await Deno.readFile(`${object.dir}/manifest`);
-    const file = await Deno.open(`${object.dir}/share`, { read: true });
+    let manifest: Uint8Array, file: Deno.FsFile;
+    try {
+      manifest = await Deno.readFile(`${object.dir}/manifest`);
+      file = await Deno.open(`${object.dir}/share`, { read: true });
+    } catch (error) {
+      throw vanished(error);
+    }
     const keyShare = new Uint8Array(KEY_SHARE_LENGTH);
     await file.read(keyShare);
     await file.seek(offset, Deno.SeekMode.Start);

@@ -278,9 +278,22 @@ async function sortedNames(dir: string): Promise<string[]> {
   return names.sort();
 }
 
+/**
+ * `error` as a client should see it when it is a file of an object that an
+ * `rm`, `prune` or `withdraw` removed meanwhile (objects are read without the
+ * tag's lock): `not-found`. Anything else unchanged.
+ */
+export function vanished(error: unknown): unknown {
+  return error instanceof Deno.errors.NotFound
+    ? new StoreError("not-found", "no such object (it was removed meanwhile)")
+    : error;
+}
+
 /** Throws `forbidden` unless `access` is a valid proof of `op` under the object's access key. */
 async function checkAccess(object: StoredObject, op: AccessOp, access: AccessProof): Promise<void> {
-  const accessKey = await Deno.readFile(`${object.dir}/access`);
+  const accessKey = await Deno.readFile(`${object.dir}/access`).catch((error) => {
+    throw vanished(error);
+  });
   const { objectId, tag } = object.info;
   if (!await verifyAccess(accessKey, access.proof, op, access.nonce, objectId, tag)) {
     throw new StoreError("forbidden", "access proof does not verify: wrong password");

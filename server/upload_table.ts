@@ -1,10 +1,12 @@
 /**
  * The uploads a server has in progress, and who may start one. A server runs
  * a bounded number of uploads, and one identity only a small share of them;
- * a tag has at most one upload in progress, so two puts of one tag cannot
- * split the servers between them. None of these places can be held by
- * trickling data: an upload whose recent rate is below a floor is evicted to
- * make room for a new one (its client gets `put-reset` with code `evicted`).
+ * a tag has at most one upload in progress (until its commit ends), so two
+ * puts of one tag cannot split the servers between them. None of these
+ * places can be held without sending data: when all are taken, the upload
+ * with the lowest recent rate (the oldest among equals) gives its place to
+ * the new one, and a tag's upload does once it is past a short grace and
+ * slow. An evicted upload's client gets `put-reset` with code `evicted`.
  *
  * @module
  */
@@ -19,9 +21,9 @@ import type { Upload } from "./upload.ts";
 export const MAX_UPLOADS_PER_CLIENT = 8;
 /** Uploads a server runs at once, from all clients. */
 export const MAX_UPLOADS = 256;
-/** An upload this young is never evicted (its data may not have started). */
+/** A tag's upload this young does not give way to another of the tag (its data may not have started). */
 export const EVICTION_GRACE_MS = 2000;
-/** An upload receiving less than this (bytes per second, recently) may be evicted. */
+/** A tag's upload receiving less than this (bytes per second, recently) gives way to another. */
 export const SLOW_UPLOAD_RATE = 64 * 1024;
 /** Time constant of the recent-rate estimate, in milliseconds. */
 const RATE_WINDOW_MS = 4000;
@@ -36,20 +38,23 @@ export class UploadSession {
   readonly started: number;
   /** Which chunks arrived in order. */
   readonly receiver = new InOrderReceiver();
-  /** The store's upload, once created. */
-  upload?: Upload;
+  /** The store's upload. */
+  readonly upload: Upload;
   /** Writes in order; each chunk's write is chained here. */
   queue: Promise<void> = Promise.resolve();
   /** Bytes received but not yet written. */
   pending = 0;
   /** Why it failed, if it did (reported to the client on its next chunk and at commit). */
   failed?: StoreError;
+  /** Set once its commit has begun: its data is complete, and it keeps its tag until the end. */
+  committing = false;
   #recent = 0;
   #recentAt: number;
 
-  constructor(owner: Address, tag: string, now = Date.now()) {
+  constructor(owner: Address, upload: Upload, now = Date.now()) {
     this.owner = owner;
-    this.tag = tag;
+    this.upload = upload;
+    this.tag = upload.params.tag;
     this.started = now;
     this.#recentAt = now;
   }
@@ -80,12 +85,10 @@ export class UploadTable {
   readonly #byId = new Map<string, UploadSession>();
   readonly #byTag = new Map<string, UploadSession>();
   readonly #perClient = new Counts<Address>();
-  /** Sessions reserved whose upload is still being created (no id yet). */
-  #starting = 0;
 
-  /** Uploads in progress or starting. */
+  /** Uploads in progress. */
   get size(): number {
-    return this.#byId.size + this.#starting;
+    return this.#byId.size;
   }
 
   /** The session of upload `id`, if `from` owns it. */
@@ -94,59 +97,49 @@ export class UploadTable {
     return session?.owner === from ? session : undefined;
   }
 
-  /** Every session with an id, for sweeping and stopping. */
+  /** Every session, for sweeping and stopping. */
   entries(): IterableIterator<[string, UploadSession]> {
     return this.#byId.entries();
   }
 
   /**
-   * Reserves a place for `owner`'s upload of `tag`, synchronously, so two
-   * begins cannot both take the last place or the tag. Throws `busy` or
-   * `in-progress`; returns the new session and the sessions evicted for it
-   * (the caller tells their clients and drops them).
+   * Admits `upload` (already authorised by the store) as `owner`'s, in one
+   * synchronous step, so two begins cannot both take the last place or the
+   * tag. Throws `busy` or `in-progress` (the caller then aborts the upload);
+   * returns the new session and the sessions evicted for it (the caller tells
+   * their clients and drops them).
    */
-  reserve(owner: Address, tag: string, now = Date.now()) {
+  admit(owner: Address, upload: Upload, now = Date.now()) {
+    const { id, tag } = upload.params;
     const evicted: UploadSession[] = [];
     const other = this.#byTag.get(tag);
     if (other !== undefined) {
-      if (!other.evictable(now) || other.upload === undefined) {
+      if (other.committing || !other.evictable(now)) {
         throw new StoreError(
           "in-progress",
           "another upload of this tag is in progress here; try again once it has finished",
         );
       }
-      evicted.push(this.#evict(other));
+      evicted.push(this.#evict(other, now));
     }
     const own = this.#perClient.get(owner);
     if (own >= MAX_UPLOADS_PER_CLIENT) {
       throw new StoreError("busy", `this client already has ${own} uploads in progress here`);
     }
     if (this.size >= MAX_UPLOADS) {
-      const slowest = [...this.#byId.values()].filter((s) => s.evictable(now))
-        .sort((a, b) => a.rate(now) - b.rate(now))[0];
-      if (slowest === undefined) {
+      // The slowest lately, the oldest among equals: a place is kept only by sending data.
+      const slowest = [...this.#byId.values()].filter((s) => !s.committing)
+        .sort((a, b) => a.rate(now) - b.rate(now) || a.started - b.started)[0];
+      if (slowest === undefined || slowest.rate(now) >= SLOW_UPLOAD_RATE) {
         throw new StoreError("busy", `${this.size} uploads in progress here; try again later`);
       }
-      evicted.push(this.#evict(slowest));
+      evicted.push(this.#evict(slowest, now));
     }
-    const session = new UploadSession(owner, tag, now);
+    const session = new UploadSession(owner, upload, now);
+    this.#byId.set(id, session);
     this.#byTag.set(tag, session);
     this.#perClient.add(owner);
-    this.#starting++;
     return { session, evicted };
-  }
-
-  /** Records that `session`'s upload now exists under `id`. */
-  started(session: UploadSession, id: string, upload: Upload): void {
-    session.upload = upload;
-    this.#starting--;
-    this.#byId.set(id, session);
-  }
-
-  /** Gives up a reservation whose upload could not be created. */
-  cancel(session: UploadSession): void {
-    this.#starting--;
-    this.#forget(session);
   }
 
   /** Removes upload `id` (committed, aborted, timed out); returns its session if it was there. */
@@ -154,23 +147,18 @@ export class UploadTable {
     const session = this.#byId.get(id);
     if (session === undefined) return undefined;
     this.#byId.delete(id);
-    this.#forget(session);
+    if (this.#byTag.get(session.tag) === session) this.#byTag.delete(session.tag);
+    this.#perClient.remove(session.owner);
     return session;
   }
 
-  #evict(session: UploadSession): UploadSession {
-    const id = session.upload!.params.id;
-    this.remove(id);
+  #evict(session: UploadSession, now: number): UploadSession {
+    this.remove(session.upload.params.id);
     session.failed = new StoreError(
       "evicted",
-      `upload dropped: it received ${Math.round(session.rate())} bytes/s lately, ` +
+      `upload dropped: it received ${Math.round(session.rate(now))} bytes/s lately, ` +
         `and its place was needed`,
     );
     return session;
-  }
-
-  #forget(session: UploadSession): void {
-    if (this.#byTag.get(session.tag) === session) this.#byTag.delete(session.tag);
-    this.#perClient.remove(session.owner);
   }
 }

@@ -53,9 +53,9 @@ export function serveUploads(context: UploadContext): () => Promise<void> {
   /** Fails `session` (once), tells its client, and drops what it received. */
   const drop = async (session: UploadSession, error: StoreError) => {
     session.failed ??= error;
-    reset(session.owner, session.upload?.params.id ?? "", session.failed);
+    reset(session.owner, session.upload.params.id, session.failed);
     await session.queue;
-    await session.upload?.abort();
+    await session.upload.abort();
   };
   const reset = (to: Address, upload: string, error: StoreError) =>
     host.send(to, "put-reset", { upload, code: error.code, message: error.message });
@@ -67,30 +67,32 @@ export function serveUploads(context: UploadContext): () => Promise<void> {
     const index = uintField(body, "index", 255);
     const accessKey = bytesField(body, "accessKey", ACCESS_KEY_LENGTH).slice();
     if (index < 1) throw new StoreError("bad-request", "index must be 1..255");
-    const { session, evicted } = table.reserve(request.from, tag);
-    for (const old of evicted) {
+    // The store decides first (exists, forbidden): only an authorised upload takes a place,
+    // so begins that cannot proceed never hold the tag or a place, however many there are.
+    const begin = () =>
+      store.beginUpload({
+        tag,
+        objectId,
+        index,
+        accessKey,
+        replace: body.proof === undefined ? undefined : proofs.proofOf(body, request.from),
+      });
+    const upload = body.proof === undefined
+      ? await begin()
+      : await proofs.guard(tag, request.from, begin);
+    let admitted;
+    try {
+      admitted = table.admit(request.from, upload);
+    } catch (error) {
+      await upload.abort();
+      throw error;
+    }
+    for (const old of admitted.evicted) {
       notes.line(`evicted upload of ${context.tagLabel(old.tag)} from ${old.owner}: too slow`);
       drop(old, old.failed!);
     }
-    try {
-      const begin = () =>
-        store.beginUpload({
-          tag,
-          objectId,
-          index,
-          accessKey,
-          replace: body.proof === undefined ? undefined : proofs.proofOf(body, request.from),
-        });
-      const upload = body.proof === undefined
-        ? await begin()
-        : await proofs.guard(tag, request.from, begin);
-      table.started(session, upload.params.id, upload);
-      notes.line(`upload ${upload.params.id} of ${context.tagLabel(tag)} from ${request.from}`);
-      return { upload: upload.params.id };
-    } catch (error) {
-      table.cancel(session);
-      throw error;
-    }
+    notes.line(`upload ${upload.params.id} of ${context.tagLabel(tag)} from ${request.from}`);
+    return { upload: upload.params.id };
   });
 
   host.listen("put-data", (message) => {
@@ -110,6 +112,7 @@ export function serveUploads(context: UploadContext): () => Promise<void> {
       reset(message.from, id, session.failed);
       return;
     }
+    if (session.committing) return; // its data is complete: a late resend changes nothing
     if (session.receiver.accept(seq)) {
       session.arrived(data.length);
       session.pending += data.length;
@@ -119,7 +122,7 @@ export function serveUploads(context: UploadContext): () => Promise<void> {
         return;
       }
       const chunk = data; // a view of its own message buffer, which nothing reuses
-      session.queue = session.queue.then(() => session.upload!.write(chunk)).catch((error) => {
+      session.queue = session.queue.then(() => session.upload.write(chunk)).catch((error) => {
         session.failed = error instanceof StoreError
           ? error
           : new StoreError("internal", String(error));
@@ -143,6 +146,7 @@ export function serveUploads(context: UploadContext): () => Promise<void> {
     if (session === undefined) {
       throw new StoreError("not-found", "no such upload (it may have timed out)");
     }
+    if (session.committing) throw new StoreError("conflict", "this upload is being committed");
     await session.queue;
     if (session.failed) throw session.failed;
     if (session.receiver.expected !== chunks) {
@@ -151,13 +155,17 @@ export function serveUploads(context: UploadContext): () => Promise<void> {
         `received ${session.receiver.expected} of ${chunks} chunks`,
       );
     }
-    table.remove(id);
-    const upload = session.upload!;
+    // The tag stays taken until the commit ends, so no other put of it can begin meanwhile
+    // only to find the tag changed at its own commit.
+    session.committing = true;
+    const { upload } = session;
     try {
       await upload.commit(header, manifest);
     } catch (error) {
       await upload.abort();
       throw error;
+    } finally {
+      table.remove(id);
     }
     notes.line(
       `committed ${
@@ -170,10 +178,10 @@ export function serveUploads(context: UploadContext): () => Promise<void> {
   host.handle("put-abort", async (request) => {
     const id = stringField(request.body, "upload", 16);
     const session = table.get(id, request.from);
-    if (session !== undefined) {
+    if (session !== undefined && !session.committing) {
       table.remove(id);
       await session.queue;
-      await session.upload!.abort();
+      await session.upload.abort();
     }
     return {};
   });
@@ -181,12 +189,12 @@ export function serveUploads(context: UploadContext): () => Promise<void> {
   const { idleTimeoutMs } = context;
   const sweeper = setInterval(async () => {
     const now = Date.now();
-    for (const [id, session] of table.entries()) {
-      if (now - session.upload!.lastActivity > idleTimeoutMs) {
+    for (const [id, session] of [...table.entries()]) {
+      if (!session.committing && now - session.upload.lastActivity > idleTimeoutMs) {
         table.remove(id);
         context.log("warn", `dropped upload ${id}: no data for ${idleTimeoutMs / 1000} s`);
         await session.queue;
-        await session.upload!.abort();
+        await session.upload.abort();
       }
     }
   }, Math.min(5000, idleTimeoutMs / 2));
@@ -194,9 +202,10 @@ export function serveUploads(context: UploadContext): () => Promise<void> {
   return async () => {
     clearInterval(sweeper);
     for (const [id, session] of [...table.entries()]) {
+      if (session.committing) continue; // its commit ends (or fails) by itself
       table.remove(id);
       await session.queue;
-      await session.upload!.abort();
+      await session.upload.abort();
     }
   };
 }

@@ -107,9 +107,18 @@ Deno.test("vetting: only headers k trusted servers return, with k ≥ 2 and the 
       [6, "KdfLimitError"],
     ],
   );
-  // -k 1 accepts the k = 1 object; a lower floor accepts the cheap one.
-  const lenient = vet(view(single, cheap), { minLogN: 10, allowSingleShare: true });
-  assertEquals(lenient.vouched.map((o) => o.header.version), [8, 7]);
+  // -k 1 accepts a k = 1 object one server holds when it is the tag's only object; a lower
+  // floor accepts the cheap one.
+  const lenient = { minLogN: 10, allowSingleShare: true };
+  assertEquals(vet(view(single), lenient).vouched, [single]);
+  assertEquals(vet(view(cheap), lenient).vouched, [cheap]);
+  // Beside other objects, one server's k = 1 claim is not enough (anyone could make one)...
+  const beside = vet(view(single, cheap), lenient);
+  assertEquals(beside.vouched, [cheap]);
+  assert(beside.doubted[0].reason.includes("single server"), beside.doubted[0].reason);
+  // ...two servers' is.
+  const pair = object({ version: 10, k: 1, n: 2 }, 2);
+  assertEquals(vet(view(pair, cheap), lenient).vouched, [pair, cheap]);
   // With nothing vouched for, the error says why: held by k but out of bounds first.
   assert(noVouchedObject(vet(view(lonely, cheap))) instanceof KdfLimitError);
   assert(noVouchedObject(vet(view(lonely, single))) instanceof UsageError);

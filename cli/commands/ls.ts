@@ -7,7 +7,7 @@
 import { displayName } from "../../core/net/envelope.ts";
 import { listTags, serverInfo } from "../../core/client/catalog.ts";
 import { CLIENT_OPTIONS, parse, positionals } from "../args.ts";
-import { configFrom, withClient } from "../context.ts";
+import { configFrom, headerPolicy, withClient } from "../context.ts";
 import { EXIT } from "../exit.ts";
 import { formatSize, formatTime, printJson, table } from "../format.ts";
 import type { Command } from "./command.ts";
@@ -20,9 +20,10 @@ export const ls: Command = {
 
 Lists every tag on the trusted servers online with its size, creation time,
 k/n, the trusted servers holding its newest object and whether at least k of
-them do (so it can be retrieved now). Needs no password.
+them vouch for it (so it can be retrieved now). Needs no password.
 
 Options:
+  -k 1                  count objects stored with -k 1 as recoverable
       --json            print a JSON array
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help
@@ -30,11 +31,13 @@ Options:
 Examples:
   secshrnet ls
   secshrnet ls --json | jq -r '.[] | select(.recoverable | not) | .tag'   # tags at risk`,
-  options: { ...CLIENT_OPTIONS, json: { type: "boolean" } },
+  options: { ...CLIENT_OPTIONS, json: { type: "boolean" }, k: { type: "string", short: "k" } },
   async run(args) {
     const parsed = parse(args, this.options);
     positionals(parsed, 0, 0, "secshrnet ls [--json]");
-    const listing = await withClient(await configFrom(parsed), (client) => listTags(client));
+    const config = await configFrom(parsed);
+    const policy = headerPolicy(parsed, config);
+    const listing = await withClient(config, (client) => listTags(client, policy));
     for (const { server, error } of listing.failed) {
       console.error(`secshrnet: warning: ${displayName(server)} did not answer: ${error}`);
     }

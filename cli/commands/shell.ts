@@ -15,7 +15,7 @@ import { listTags } from "../../core/client/catalog.ts";
 import type { Client, Membership } from "../../core/client/session.ts";
 import { CLIENT_OPTIONS, parse, positionals } from "../args.ts";
 import { defaultRoot } from "../config.ts";
-import { configFrom, connect, WARNED_ENV } from "../context.ts";
+import { type ClientConfig, configFrom, connect, WARNED_ENV } from "../context.ts";
 import { readTrust } from "../trust.ts";
 import { EXIT } from "../exit.ts";
 import { selfCommand } from "../self.ts";
@@ -77,12 +77,7 @@ Example:
       const config = await configFrom(parsed);
       const client = await connect(config);
       try {
-        return await repl(
-          client,
-          commands(),
-          config.trustFile,
-          parsed.values.config as string | undefined,
-        );
+        return await repl(client, commands(), config, parsed.values.config as string | undefined);
       } finally {
         await client.close();
       }
@@ -93,9 +88,10 @@ Example:
 async function repl(
   client: Client,
   commands: readonly Command[],
-  trustFile: string,
+  config: ClientConfig,
   configPath?: string,
 ) {
+  const { trustFile } = config;
   const color = useColor(Deno.stdout);
   const historyPath = `${defaultRoot()}/history`;
   const history = await loadHistory(historyPath);
@@ -113,13 +109,15 @@ async function repl(
   };
 
   let rl: readline.Interface | undefined;
-  const refresh = async () => {
+  const update = async () => {
     try {
       // 'trust' and 'untrust' run as commands of their own: pick up what they changed.
       const ids = new Set((await readTrust(trustFile)).map((entry) => entry.id));
       client.useTrusted({ ids, source: trustFile });
       membership = await client.membership();
-      tags = membership.trusted.length === 0 ? [] : (await listTags(client)).tags.map((t) => t.tag);
+      tags = membership.trusted.length === 0
+        ? []
+        : (await listTags(client, { minLogN: config.kdf.minLogN })).tags.map((t) => t.tag);
     } catch {
       membership = { trusted: [], untrusted: [], offline: [] };
     }
@@ -129,8 +127,17 @@ async function repl(
       (rl as any)._refreshLine?.();
     }
   };
+  // One refresh at a time: a listing can take seconds (a server listing up to its bounds),
+  // and overlapping ones would add up. The next is due 3 s after the last one ended.
+  let running: Promise<void> | undefined;
+  const refresh = () => running ??= update().finally(() => running = undefined);
   await refresh();
-  const timer = setInterval(refresh, 3000);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let leaving = false;
+  const again = () => {
+    timer = setTimeout(() => refresh().finally(() => leaving || again()), 3000);
+  };
+  again();
   const completer = (line: string): [string[], string] => {
     const words = line.split(/\s+/);
     const current = words[words.length - 1];
@@ -181,7 +188,8 @@ async function repl(
       await refresh();
     }
   } finally {
-    clearInterval(timer);
+    leaving = true;
+    clearTimeout(timer);
     Deno.removeSignalListener("SIGINT", ignore);
   }
 }

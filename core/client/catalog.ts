@@ -8,12 +8,13 @@
  * @module
  */
 
-import { toHex } from "../bytes.ts";
+import { toHex, webBytes } from "../bytes.ts";
 import { decodeHeader, type ObjectHeader } from "../header.ts";
 import type { Address } from "../net/envelope.ts";
 import { arrayField, bytesField, mapValue, stringField, uintField } from "../net/fields.ts";
 import type { Client } from "./session.ts";
-import { newestFirst } from "./heads.ts";
+import { newestFirst, type ObjectView } from "./heads.ts";
+import { type HeaderPolicy, vet } from "./vetting.ts";
 
 /** One tag in a listing: its newest object and how many servers hold it. */
 export interface TagEntry {
@@ -24,7 +25,7 @@ export interface TagEntry {
   n: number;
   /** Servers holding a share of this object. */
   servers: Address[];
-  /** Whether at least k servers hold it. */
+  /** Whether at least k trusted servers vouch for it (core/client/vetting.ts), so get can read it. */
   recoverable: boolean;
 }
 
@@ -34,8 +35,8 @@ export const MAX_LIST_PAGES = 1000;
 export const MAX_LIST_PAGE_ENTRIES = 1000;
 /** Most entries read from one server (tags it holds). */
 export const MAX_LIST_ENTRIES = 100_000;
-/** Most header bytes read from one server. */
-export const MAX_LIST_BYTES = 32 * 2 ** 20;
+/** Most header bytes read from one server (80,000 tags of 200 bytes; 4,000 of the longest). */
+export const MAX_LIST_BYTES = 16 * 2 ** 20;
 
 /** A listing of every tag on every trusted server online. */
 export interface Listing {
@@ -44,54 +45,63 @@ export interface Listing {
   failed: { server: Address; error: string }[];
 }
 
-/** Lists every tag on the trusted servers online, sorted by tag. */
-export async function listTags(client: Client): Promise<Listing> {
+/**
+ * Lists every tag on the trusted servers online, sorted by tag. Each tag
+ * shows its newest object that the servers vouch for (`vetting.ts`, with
+ * `policy`), else its newest object of all, as not recoverable: a lying
+ * server's forged header never hides the real object.
+ */
+export async function listTags(client: Client, policy: HeaderPolicy = {}): Promise<Listing> {
   const online = await client.trustedServers();
-  const objects = new Map<string, { header: ObjectHeader; servers: Address[] }>();
+  const objects = new Map<string, ObjectView>();
   const failed: Listing["failed"] = [];
   await Promise.all(online.map(async (server) => {
     try {
-      for await (const headerBytes of listServer(client, server)) {
+      for await (const { headerBytes, index } of listServer(client, server)) {
         let header: ObjectHeader;
         try {
           header = decodeHeader(headerBytes);
         } catch {
           continue;
         }
-        const key = toHex(headerBytes);
-        const entry = objects.get(key) ?? { header, servers: [] };
-        if (!entry.servers.includes(server)) entry.servers.push(server);
-        objects.set(key, entry);
+        // Keyed by a digest: a hex key would hold twice each header (8 KiB for a 4 KiB tag).
+        const key = toHex(
+          new Uint8Array(await crypto.subtle.digest("SHA-256", webBytes(headerBytes))),
+        );
+        const view = objects.get(key) ?? { headerBytes, header, holders: [], newestOn: [] };
+        if (!view.holders.some((h) => h.server === server)) {
+          view.holders.push({ server, index });
+          view.newestOn.push(server);
+        }
+        objects.set(key, view);
       }
     } catch (error) {
       failed.push({ server, error: (error as Error).message });
     }
   }));
-  const newest = new Map<string, { header: ObjectHeader; entry: TagEntry }>();
-  for (const { header, servers } of objects.values()) {
-    const current = newest.get(header.tag);
-    const recoverable = servers.length >= header.k;
-    // Prefer a recoverable object, then the newer one (tag version, then creation).
-    if (
-      current === undefined || (recoverable && !current.entry.recoverable) ||
-      (recoverable === current.entry.recoverable && newestFirst({ header }, current) < 0)
-    ) {
-      newest.set(header.tag, {
-        header,
-        entry: {
-          tag: header.tag,
-          size: header.size,
-          created: header.created,
-          k: header.k,
-          n: header.n,
-          servers: servers.sort(),
-          recoverable,
-        },
-      });
-    }
+  const byTag = new Map<string, ObjectView[]>();
+  for (const view of objects.values()) {
+    byTag.set(view.header.tag, [...byTag.get(view.header.tag) ?? [], view]);
   }
-  const tags = [...newest.values()].map((n) => n.entry)
-    .sort((a, b) => a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0);
+  const tags: TagEntry[] = [];
+  for (const views of byTag.values()) {
+    const vetted = vet(
+      { objects: views.sort(newestFirst), answered: [], failed: [], invalid: [] },
+      policy,
+    );
+    const shown = vetted.vouched[0] ?? vetted.doubted[0].object;
+    const { header } = shown;
+    tags.push({
+      tag: header.tag,
+      size: header.size,
+      created: header.created,
+      k: header.k,
+      n: header.n,
+      servers: shown.holders.map((h) => h.server).sort(),
+      recoverable: vetted.vouched[0] === shown,
+    });
+  }
+  tags.sort((a, b) => a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0);
   return { tags, failed };
 }
 
@@ -101,17 +111,24 @@ export async function listTags(client: Client): Promise<Listing> {
  * entries or bytes than {@linkcode MAX_LIST_PAGES}, {@linkcode MAX_LIST_ENTRIES}
  * and {@linkcode MAX_LIST_BYTES} allow.
  */
-async function* listServer(client: Client, server: Address): AsyncGenerator<Uint8Array> {
+async function* listServer(
+  client: Client,
+  server: Address,
+): AsyncGenerator<{ headerBytes: Uint8Array; index: number }> {
   let after: string | undefined;
   let entries = 0;
   let bytes = 0;
   for (let page = 1;; page++) {
     const reply = await client.request(server, "list", after === undefined ? {} : { after });
     const headers = arrayField(reply, "entries", MAX_LIST_PAGE_ENTRIES, (value) => {
-      return bytesField(mapValue(value, "entry"), "header", undefined, 8192).slice();
+      const entry = mapValue(value, "entry");
+      return {
+        headerBytes: bytesField(entry, "header", undefined, 8192).slice(),
+        index: uintField(entry, "index", 255),
+      };
     });
     entries += headers.length;
-    bytes += headers.reduce((sum, header) => sum + header.length, 0);
+    bytes += headers.reduce((sum, header) => sum + header.headerBytes.length, 0);
     if (entries > MAX_LIST_ENTRIES || bytes > MAX_LIST_BYTES) {
       throw new Error(
         `listed more than ${MAX_LIST_ENTRIES} tags or ${MAX_LIST_BYTES / 2 ** 20} MiB of ` +

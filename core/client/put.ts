@@ -301,9 +301,10 @@ function failure(outcomes: ServerOutcome[], k: number, what: string, kept: strin
   if (failed.length > 0 && failed.every((o) => o.error!.startsWith("forbidden"))) {
     return new WrongPasswordError();
   }
-  if (failed.some((o) => o.error!.startsWith("exists"))) {
+  // Someone stored the tag meanwhile (`exists` at begin, `conflict` at commit).
+  if (failed.some((o) => /^(exists|conflict):/.test(o.error!))) {
     return new ExistsError(
-      "the tag was created by someone else meanwhile; use --force to replace it",
+      "the tag was stored by another put meanwhile; use --force (with its password) to replace it",
     );
   }
   const good = outcomes.length - failed.length;

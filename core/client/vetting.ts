@@ -9,6 +9,7 @@
  *
  * - at least k trusted servers return it byte for byte (its own k);
  * - its k is at least 2, unless the user says the object was stored with `-k 1`;
+ *   even then a k = 1 header needs two servers when the tag has other objects;
  * - its work factor is within the client's floor and cap.
  *
  * The cheapest password test anyone can then obtain is scrypt at the real
@@ -64,6 +65,17 @@ export function vet(view: TagView, policy: HeaderPolicy = {}): Vetted {
         object,
         reason: `held by ${holders} of the ${k} trusted servers needed`,
         error: new NotEnoughSharesError(k, holders, []).withDetail(`servers ${names}`),
+      });
+    } else if (k === 1 && policy.allowSingleShare && holders < 2 && view.objects.length > 1) {
+      // -k 1 lets one server vouch for a k = 1 object, but not against other objects of
+      // the tag: any trusted server could claim one, with its own salt, to get a proof.
+      doubted.push({
+        object,
+        reason: "claims k = 1 on a single server, beside other objects of the tag",
+        error: new NotEnoughSharesError(2, 1, []).withDetail(
+          `server ${names} alone claims a k = 1 object while other objects of the tag exist; ` +
+            `with -k 1 such a claim needs a second server`,
+        ),
       });
     } else if (k === 1 && !policy.allowSingleShare) {
       doubted.push({

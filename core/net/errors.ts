@@ -7,6 +7,21 @@
 
 import type { Address } from "./envelope.ts";
 
+/** The error codes of docs/PROTOCOL.md ("Requests and replies"): all a host ever sends. */
+export const ERROR_CODES: readonly string[] = [
+  "bad-request",
+  "not-found",
+  "exists",
+  "forbidden",
+  "expired",
+  "conflict",
+  "in-progress",
+  "full",
+  "busy",
+  "rate-limited",
+  "internal",
+];
+
 /** A reply of type `error` from a peer. */
 export class RemoteError extends Error {
   /** The peer's error code, e.g. `forbidden`, `exists`, `not-found`. */

@@ -9,6 +9,7 @@
 
 import { Counts } from "../counts.ts";
 import { type Address, type Envelope, ProtocolError } from "./envelope.ts";
+import { ERROR_CODES } from "./errors.ts";
 
 /** A request handler: returns the reply body, or throws a RemoteError-like `{code}` error. */
 export type Handler = (request: Envelope) => Promise<Record<string, unknown>>;
@@ -77,18 +78,23 @@ export class RequestRunner {
     });
   }
 
-  /** The body of the `error` reply for `error`: its code, or `bad-request`, or `internal`. */
+  /**
+   * The body of the `error` reply for `error`: its code when it is one of the
+   * protocol's, `bad-request` for a body that failed validation, else
+   * `internal` with no detail (a file system error's message names the
+   * host's paths); that one is logged here instead.
+   */
   #errorBody(request: Envelope, error: unknown): Record<string, unknown> {
     if (error instanceof ProtocolError) {
       this.#warn(`dropped bad ${request.type} from ${request.from}: ${error.message}`);
       return { code: "bad-request", message: error.message };
     }
     const { code, message } = error as { code?: unknown; message?: unknown };
-    if (typeof code !== "string") this.#warn(`${request.type} failed: ${String(message)}`);
-    return {
-      code: typeof code === "string" ? code : "internal",
-      message: String(message ?? error),
-    };
+    if (typeof code === "string" && ERROR_CODES.includes(code)) {
+      return { code, message: String(message ?? code) };
+    }
+    this.#warn(`${request.type} failed: ${String(message ?? error)}`);
+    return { code: "internal", message: `the ${request.type} failed on this host` };
   }
 
   #pruneReplies(): void {
