@@ -26,7 +26,7 @@ import { decodeHeader } from "../../core/header.ts";
 import type { Envelope } from "../../core/net/envelope.ts";
 import type { Handler, Host } from "../../core/net/host.ts";
 import { runServer } from "../../server/main.ts";
-import type { Store, StoredObject } from "../../server/store.ts";
+import { type Store, type StoredObject, StoreError } from "../../server/store.ts";
 
 /** The entry script of a lying server. */
 export const LIAR_SCRIPT = new URL(import.meta.url).pathname;
@@ -73,6 +73,8 @@ export const LIE_MODES = [
   "garbage-info",
   /** Answers `list` with fields of wrong types. */
   "garbage-list",
+  /** Answers `put-commit` with an error (`internal`) and drops the upload, committing nothing. */
+  "refuse-commit",
 ] as const;
 
 /** One lie mode. */
@@ -108,6 +110,8 @@ export function lyingHost(host: Host, store: Store, root: string, initial: LieMo
     }
     return mode;
   };
+  // The real handlers by request type, so a lie can run another one (e.g. `put-abort`).
+  const handlers = new Map<string, Handler>();
   // Download id → offset asked for, so a lie can find the key share (offset 0).
   const offsets = new Map<string, number>();
   // Download id → bytes it will send, and where each chunk sent so far ends.
@@ -147,6 +151,12 @@ export function lyingHost(host: Host, store: Store, root: string, initial: LieMo
       return { id: 42, hostname: { nested: true }, os: [], objects: -1, bytes: "many" };
     }
     if (type === "list" && current === "garbage-list") return { entries: "none", next: 7 };
+    if (type === "put-commit" && current === "refuse-commit") {
+      // Drop the upload as `put-abort` would, so nothing of it stays here, then refuse.
+      const abort = handlers.get("put-abort");
+      await abort?.({ ...request, type: "put-abort", body: { upload: request.body.upload } });
+      throw new StoreError("internal", "this server refuses to commit (lie mode refuse-commit)");
+    }
     if (type === "head" && current === "garbage-head") {
       return { objects: [{ header: "SSNH not bytes", index: "one" }, 17, null] };
     }
@@ -264,7 +274,10 @@ export function lyingHost(host: Host, store: Store, root: string, initial: LieMo
   return new Proxy(host, {
     get(target, property) {
       if (property === "handle") {
-        return (type: string, handler: Handler) => target.handle(type, lying(type, handler));
+        return (type: string, handler: Handler) => {
+          handlers.set(type, handler);
+          target.handle(type, lying(type, handler));
+        };
       }
       if (property === "send") return send;
       const value = Reflect.get(target, property, target);
