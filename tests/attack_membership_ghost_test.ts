@@ -160,16 +160,17 @@ Deno.test("ghost on a trusted server's channel: not counted, named, put stores o
       others.map((s) => s.id).sort(),
     );
 
+    // A shorter --timeout gives the silent server up sooner (3 attempts of 1 s).
     const get = await timed(
-      "get (a ghost on a trusted channel)",
-      () => getBytes(network, "/ghost/after"),
+      "get --timeout 3 (a ghost on a trusted channel)",
+      () => getBytes(network, "/ghost/after", PW, ["--timeout", "3"]),
     );
     assertEquals(get.code, 0, get.stderr);
     assert(sameBytes(get.stdoutBytes, data), "get returns the new file byte for byte");
     // The object stored while the server was there: 3 of its 4 holders answer, k = 3.
     const old = await timed(
-      "get of the older tag (a ghost on a trusted channel)",
-      () => getBytes(network, "/ghost/before"),
+      "get --timeout 3 of the older tag (a ghost on a trusted channel)",
+      () => getBytes(network, "/ghost/before", PW, ["--timeout", "3"]),
     );
     assertEquals(old.code, 0, old.stderr);
     assert(sameBytes(old.stdoutBytes, before), "get returns the older file byte for byte");

@@ -32,8 +32,8 @@ import type { ServerProcess } from "./harness/network.ts";
 const GUARD_MS = 90_000;
 /** A generous bound on the client's peak RSS (it reached 2.1 GiB before). */
 const MAX_RSS_MIB = 600;
-/** How long the shell idles (ROGUE_IDLE_MS=150000 shows how its memory keeps growing). */
-const IDLE_MS = Number(Deno.env.get("ROGUE_IDLE_MS") ?? 40_000);
+/** How long the shell idles (ROGUE_IDLE_MS=150000 watches it longer). */
+const IDLE_MS = Number(Deno.env.get("ROGUE_IDLE_MS") ?? 20_000);
 /** The real tags the honest servers hold. */
 const TAGS = ["/real/a.txt", "/real/b.key", "/real/c with spaces"];
 

@@ -20,12 +20,11 @@
  * @module
  */
 
-import { loadConfig } from "../../cli/config.ts";
+import { serveWrapped } from "./wrapped_server.ts";
 import { equalBytes } from "../../core/bytes.ts";
 import { decodeHeader } from "../../core/header.ts";
 import type { Envelope } from "../../core/net/envelope.ts";
 import type { Handler, Host } from "../../core/net/host.ts";
-import { runServer } from "../../server/main.ts";
 import { type Store, type StoredObject, StoreError } from "../../server/store.ts";
 
 /** The entry script of a lying server. */
@@ -301,34 +300,11 @@ function forgeBody(body: Record<string, unknown>): Record<string, unknown> {
   return forged;
 }
 
-async function main(args: string[]): Promise<void> {
-  let root: string | undefined;
-  let initial: LieMode = "honest";
-  let verbose = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "-r" || arg === "--root") root = args[++i];
-    else if (arg === "--lie") {
-      const mode = args[++i] ?? "";
-      if (!isMode(mode)) {
-        throw new Error(`unknown lie mode ${mode}; one of ${LIE_MODES.join(", ")}`);
-      }
-      initial = mode;
-    } else if (arg === "-v" || arg === "--verbose") verbose = true;
-    else throw new Error(`unknown argument ${arg}`);
-  }
-  if (root === undefined) throw new Error("usage: liar.ts -r ROOT [--lie MODE] [-v]");
-  const serverRoot = root;
-  const config = await loadConfig({ root: serverRoot });
-  const server = await runServer(serverRoot, config, verbose, {
-    wrapHost: (host, store) => lyingHost(host, store, serverRoot, initial),
+if (import.meta.main) {
+  await serveWrapped(Deno.args, {
+    name: "liar.ts",
+    flag: "--lie",
+    modes: LIE_MODES,
+    wrap: lyingHost,
   });
-  const { promise: stopped, resolve } = Promise.withResolvers<void>();
-  Deno.addSignalListener("SIGINT", resolve);
-  Deno.addSignalListener("SIGTERM", resolve);
-  await stopped;
-  await server.stop();
-  Deno.exit(0);
 }
-
-if (import.meta.main) await main(Deno.args);

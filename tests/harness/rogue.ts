@@ -19,12 +19,11 @@
  * @module
  */
 
-import { loadConfig } from "../../cli/config.ts";
+import { serveWrapped } from "./wrapped_server.ts";
 import { toHex } from "../../core/bytes.ts";
 import { encodeHeader, MAX_TAG_VERSION } from "../../core/header.ts";
 import type { Envelope } from "../../core/net/envelope.ts";
 import type { Handler, Host, Listener } from "../../core/net/host.ts";
-import { runServer } from "../../server/main.ts";
 import type { Store } from "../../server/store.ts";
 
 /** The entry script of a rogue server. */
@@ -303,32 +302,11 @@ export function rogueHost(host: Host, store: Store, root: string, initial: Rogue
   });
 }
 
-async function main(args: string[]): Promise<void> {
-  let root: string | undefined;
-  let initial: RogueMode = "honest";
-  let verbose = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "-r" || arg === "--root") root = args[++i];
-    else if (arg === "--mode") {
-      const mode = args[++i] ?? "";
-      if (!isMode(mode)) throw new Error(`unknown mode ${mode}; one of ${ROGUE_MODES.join(", ")}`);
-      initial = mode;
-    } else if (arg === "-v" || arg === "--verbose") verbose = true;
-    else throw new Error(`unknown argument ${arg}`);
-  }
-  if (root === undefined) throw new Error("usage: rogue.ts -r ROOT [--mode MODE] [-v]");
-  const serverRoot = root;
-  const config = await loadConfig({ root: serverRoot });
-  const server = await runServer(serverRoot, config, verbose, {
-    wrapHost: (host, store) => rogueHost(host, store, serverRoot, initial),
+if (import.meta.main) {
+  await serveWrapped(Deno.args, {
+    name: "rogue.ts",
+    flag: "--mode",
+    modes: ROGUE_MODES,
+    wrap: rogueHost,
   });
-  const { promise: stopped, resolve } = Promise.withResolvers<void>();
-  Deno.addSignalListener("SIGINT", resolve);
-  Deno.addSignalListener("SIGTERM", resolve);
-  await stopped;
-  await server.stop();
-  Deno.exit(0);
 }
-
-if (import.meta.main) await main(Deno.args);
