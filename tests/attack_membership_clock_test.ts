@@ -13,7 +13,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { sameBytes } from "./objects.ts";
 import { prng } from "./prng.ts";
-import { type RunResult, secshrnetArgs, type TestNetwork } from "./harness/network.ts";
+import { runProcess, type RunResult, secshrnetArgs, type TestNetwork } from "./harness/network.ts";
 import {
   FAST,
   getBytes,
@@ -55,23 +55,11 @@ async function requireFaketime(): Promise<void> {
 
 /** `secshrnet ARGS` as a client of `network` whose clock is a day behind. */
 async function runDayBehind(network: TestNetwork, args: string[]): Promise<RunResult> {
-  const child = new Deno.Command("faketime", {
+  return await runProcess("faketime", {
     args: ["-f", "-1d", Deno.execPath(), ...secshrnetArgs(), ...args],
     env: { ...network.env, ...PW },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  const output = await child.output();
-  clearTimeout(timer);
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return {
-    code: output.code,
-    stdout: decode(output.stdout),
-    stderr: decode(output.stderr),
-    stdoutBytes: output.stdout,
-  };
+    timeoutMs: 120_000,
+  });
 }
 
 Deno.test("clock behind: v2 stored by a client a day behind, while 2 holders of v1 are away, is what get returns once they are back", async () => {

@@ -10,7 +10,14 @@
 import type { ServerInfo } from "../../core/client/catalog.ts";
 import type { TrustedServers } from "../../core/client/session.ts";
 import { readTrust, trustFilePath, writeTrust } from "../../cli/trust.ts";
-import { type RunResult, secshrnetArgs, startNetwork, type TestNetwork } from "./network.ts";
+import {
+  type ProcessResult,
+  runProcess,
+  type RunResult,
+  secshrnetArgs,
+  startNetwork,
+  type TestNetwork,
+} from "./network.ts";
 
 /** The password of every test object. */
 export const PASSWORD = "correct horse battery staple";
@@ -188,32 +195,13 @@ export async function runIsolated(
   network: TestNetwork,
   args: string[],
   options: { env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<RunResult & { elapsedMs: number; timedOut: boolean }> {
-  const started = Date.now();
-  const child = new Deno.Command("setsid", {
+): Promise<ProcessResult> {
+  return await runProcess("setsid", {
     args: ["-w", Deno.execPath(), ...secshrnetArgs(), ...args],
     clearEnv: true,
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...network.env, ...options.env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  }, options.timeoutMs ?? 30_000);
-  const output = await child.output();
-  clearTimeout(timer);
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return {
-    code: output.code,
-    stdout: decode(output.stdout),
-    stderr: decode(output.stderr),
-    stdoutBytes: output.stdout,
-    elapsedMs: Date.now() - started,
-    timedOut,
-  };
+    timeoutMs: options.timeoutMs ?? 30_000,
+  });
 }
 
 /** The committed object directories of a server root (tags/<h:2>/<h>/<commit>-<oid>). */

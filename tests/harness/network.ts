@@ -275,26 +275,61 @@ async function runClient(
   env: Record<string, string>,
   options: RunOptions,
 ): Promise<RunResult> {
-  const child = new Deno.Command(Deno.execPath(), {
+  return await runProcess(Deno.execPath(), {
     args: [...secshrnetArgs(), ...args],
     env,
-    stdin: options.stdin ? "piped" : "null",
+    stdin: options.stdin,
+    timeoutMs: options.timeoutMs ?? 120_000,
+  });
+}
+
+/** What {@linkcode runProcess} runs, and how. */
+export interface ProcessOptions extends Omit<Deno.CommandOptions, "stdin" | "stdout" | "stderr"> {
+  /** Bytes for standard input (else none). */
+  stdin?: Uint8Array;
+  /** Killed (SIGKILL) after this long: a hang guard, never a timing claim. */
+  timeoutMs: number;
+  /** Runs while the process runs (e.g. sampling its memory); returns how to stop. */
+  watch?: (child: Deno.ChildProcess) => () => void;
+}
+
+/** What a process did, how long it ran, and whether the hang guard killed it. */
+export interface ProcessResult extends RunResult {
+  elapsedMs: number;
+  timedOut: boolean;
+}
+
+/** Runs `command` with its output collected, killed after `options.timeoutMs`. */
+export async function runProcess(command: string, options: ProcessOptions): Promise<ProcessResult> {
+  const { stdin, timeoutMs, watch, ...spawn } = options;
+  const started = Date.now();
+  const child = new Deno.Command(command, {
+    ...spawn,
+    stdin: stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  if (options.stdin) {
+  const unwatch = watch?.(child);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, timeoutMs);
+  if (stdin) {
     const writer = child.stdin.getWriter();
-    await writer.write(options.stdin);
+    await writer.write(stdin);
     await writer.close();
   }
-  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
   const output = await child.output();
   clearTimeout(timer);
+  unwatch?.();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return {
     code: output.code,
     stdout: decode(output.stdout),
     stderr: decode(output.stderr),
     stdoutBytes: output.stdout,
+    elapsedMs: Date.now() - started,
+    timedOut,
   };
 }

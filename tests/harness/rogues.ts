@@ -8,7 +8,13 @@
  */
 
 import { type ForgedRecord, type LoggedMessage, ROGUE_SCRIPT, type RogueMode } from "./rogue.ts";
-import { type RunResult, secshrnetArgs, type ServerProcess, type TestNetwork } from "./network.ts";
+import {
+  type ProcessResult,
+  runProcess,
+  secshrnetArgs,
+  type ServerProcess,
+  type TestNetwork,
+} from "./network.ts";
 
 /** Starts one more server through {@linkcode ROGUE_SCRIPT} in `mode`; waits until all are online. */
 export async function addRogue(
@@ -50,14 +56,10 @@ export function typeCounts(messages: LoggedMessage[]): Record<string, number> {
   return counts;
 }
 
-/** A client run with its peak resident memory. */
-export interface MeasuredRun extends RunResult {
+/** A client run with its peak resident memory (its wall time is for the log only, never asserted). */
+export interface MeasuredRun extends ProcessResult {
   /** Highest VmHWM seen (peak resident set), in MiB; 0 if never read. */
   peakRssMiB: number;
-  /** Wall time, for the log only (never asserted). */
-  elapsedMs: number;
-  /** Whether the hang guard killed it. */
-  timedOut: boolean;
 }
 
 /** VmHWM of process `pid` in KiB, or undefined once it is gone. */
@@ -81,36 +83,19 @@ export async function runMeasured(
   args: string[],
   options: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<MeasuredRun> {
-  const started = Date.now();
-  const child = new Deno.Command(Deno.execPath(), {
+  let peakKiB = 0;
+  const run = await runProcess(Deno.execPath(), {
     args: [...secshrnetArgs(), ...args],
     env: { ...network.env, ...options.env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let peakKiB = 0;
-  const poll = setInterval(() => {
-    peakKiB = Math.max(peakKiB, vmHwmKiB(child.pid) ?? 0);
-  }, 25);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  }, options.timeoutMs ?? 120_000);
-  const output = await child.output();
-  clearTimeout(timer);
-  clearInterval(poll);
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return {
-    code: output.code,
-    stdout: decode(output.stdout),
-    stderr: decode(output.stderr),
-    stdoutBytes: output.stdout,
-    peakRssMiB: Math.round(peakKiB / 1024),
-    elapsedMs: Date.now() - started,
-    timedOut,
-  };
+    timeoutMs: options.timeoutMs ?? 120_000,
+    watch: (child) => {
+      const poll = setInterval(() => {
+        peakKiB = Math.max(peakKiB, vmHwmKiB(child.pid) ?? 0);
+      }, 25);
+      return () => clearInterval(poll);
+    },
+  });
+  return { ...run, peakRssMiB: Math.round(peakKiB / 1024) };
 }
 
 /** Prints a measured run for the docs: what, exit code, peak RSS, time. */
