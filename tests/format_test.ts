@@ -1,139 +1,203 @@
 /**
- * An independent reader of docs/FORMAT.md: it parses the recorded vectors by
- * the offsets and formulas of the document alone, with @noble primitives
- * (not the Web Crypto calls core/ uses) and a slow bytewise GF(2^8), and
- * must recover the plaintext and reproduce every parity fragment.
+ * docs/FORMAT.md against the recorded vectors, read by the independent
+ * decoder of tests/format_decoder.ts: written from the document alone, with
+ * both GF(2^8) polynomials taken from the document's text, its own field
+ * arithmetic, Lagrange interpolation and Reed-Solomon decoding, and @noble
+ * primitives. Every k-subset of every vector must open to the plaintext and
+ * the parity fragments must be reproduced. Then the same decoder, given a
+ * text that names the wrong field (or none), must fail: so this test would
+ * have caught a FORMAT.md that does not say which field the key shares use.
  */
 
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { gcm } from "@noble/ciphers/aes.js";
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { combine } from "shamir-secret-sharing";
-import { assert, assertEquals } from "./assert.ts";
-
-const hex = (bytes: Uint8Array) =>
-  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-const unhex = (text: string) => Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16));
-const text = (s: string) => new TextEncoder().encode(s);
-const join = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) out.set(part, (offset += part.length) - part.length);
-  return out;
-};
-const u64 = (value: number) => {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(value));
-  return out;
-};
-
-/** Bytewise GF(2^8) multiply, polynomial 0x11d, by shift-and-add. */
-function gfMul(a: number, b: number): number {
-  let product = 0;
-  for (let i = 0; i < 8; i++) {
-    if (b & (1 << i)) product ^= a;
-    a = a & 0x80 ? ((a << 1) ^ 0x11d) & 0xff : a << 1;
-  }
-  return product;
-}
-const gfInv = (a: number) => {
-  for (let x = 1; x < 256; x++) if (gfMul(a, x) === 1) return x;
-  throw new Error("no inverse");
-};
+import { accessKeys } from "../core/access.ts";
+import { makeDeletionRecord } from "../core/deletion.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
+import {
+  combineRows,
+  decode,
+  DecodeError,
+  type DecodeInput,
+  encodingRow,
+  Field,
+  FIELD_PATTERN,
+  type FormatSpec,
+  layout,
+  parseHeader,
+  readSpec,
+  section,
+} from "./format_decoder.ts";
 
 interface Vector {
   name: string;
-  password: string;
   tag: string;
+  password: string;
+  k: number;
+  n: number;
+  logN: number;
+  segmentSize: number;
+  created: number;
+  size: number;
   version: number;
   plaintext: string;
   master: string;
+  fileKey: string;
+  retrievalToken: string;
   header: string;
   manifest: string;
   shares: string[];
 }
 
+const FORMAT = await Deno.readTextFile(new URL("../docs/FORMAT.md", import.meta.url));
 const { vectors } = JSON.parse(
   await Deno.readTextFile(new URL("./vectors/pipeline.json", import.meta.url)),
 ) as { vectors: Vector[] };
 
+const hex = (bytes: Uint8Array) =>
+  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const unhex = (text: string) => Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16));
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+/** Every `size`-element subset of 1..n, in order. */
+function subsets(n: number, size: number): number[][] {
+  if (size === 0) return [[]];
+  if (n < size) return [];
+  return [...subsets(n - 1, size), ...subsets(n - 1, size - 1).map((s) => [...s, n])];
+}
+
+/** The vector's object with the share streams of `indices` only. */
+function input(vector: Vector, indices: number[]): DecodeInput {
+  return {
+    password: vector.password,
+    headerBytes: unhex(vector.header),
+    manifest: unhex(vector.manifest),
+    streams: new Map(indices.map((i) => [i, unhex(vector.shares[i - 1])])),
+  };
+}
+
+/** The step at which `decode` fails. */
+function failure(spec: FormatSpec, given: DecodeInput): string {
+  return assertThrows(() => decode(spec, given), DecodeError).step;
+}
+
+/** `R(label)` of "Test vectors", cut to `length` bytes. */
+function vectorRandom(name: string, label: string, length: number): Uint8Array {
+  const out = new Uint8Array(Math.ceil(length / 32) * 32);
+  for (let c = 0; c * 32 < length; c++) out.set(sha256(utf8(`${name}/${label}:${c}`)), c * 32);
+  return out.subarray(0, length);
+}
+
+/** FORMAT.md with the key-share field of section "Key share" written as `replacement`. */
+function withKeyShareField(replacement: string): string {
+  const keyShare = section(FORMAT, "### Key share");
+  const named = keyShare.match(new RegExp(FIELD_PATTERN.source.replaceAll(" ", "\\s+")));
+  assert(named !== null, "the Key share section names its field");
+  return FORMAT.replace(keyShare, keyShare.replace(named[0], replacement));
+}
+
+const SPEC = readSpec(FORMAT);
+
+Deno.test("format: the text names both fields, each a field, and they differ", () => {
+  new Field(SPEC.shamirPolynomial);
+  new Field(SPEC.fragmentPolynomial);
+  assert(SPEC.shamirPolynomial !== SPEC.fragmentPolynomial, "two different fields");
+});
+
 for (const vector of vectors) {
-  Deno.test(`format: ${vector.name} decodes from the specification alone`, async () => {
-    const header = unhex(vector.header);
-    const view = new DataView(header.buffer);
-    assertEquals(new TextDecoder().decode(header.subarray(0, 4)), "SSNH");
-    assertEquals([header[4], header[5], header[7], header[8]], [2, 1, 8, 1]);
-    assertEquals(view.getUint32(79), vector.version, "tag version");
-    assertEquals(hex(header.subarray(83, 88)), "0000000000", "reserved");
-    const objectId = header.subarray(41, 57);
-    const [k, n] = [header[57], header[58]];
-    const segmentSize = 2 ** header[59];
-    const size = Number(view.getBigUint64(69));
-    const tagLength = view.getUint16(77);
-    assertEquals(header.length, 88 + tagLength);
-    assertEquals(new TextDecoder().decode(header.subarray(88)), vector.tag);
-
-    const master = unhex(vector.master);
-    const info = (label: string) =>
-      join(text(`secshrnet/1 ${label}`), new Uint8Array([0]), sha256(text(vector.tag)));
-    const key = (label: string) => hkdf(sha256, master, objectId, info(label), 32);
-
-    const manifest = unhex(vector.manifest);
-    assertEquals(manifest.length, 102 + 32 * n);
-    assertEquals(new TextDecoder().decode(manifest.subarray(0, 4)), "SSNM");
-    assertEquals(hex(manifest.subarray(5, 37)), hex(sha256(header)));
-    assertEquals(manifest[37], n);
-    const body = manifest.subarray(0, 70 + 32 * n);
-    assertEquals(hex(manifest.subarray(70 + 32 * n)), hex(hmac(sha256, key("manifest key"), body)));
-
-    const streams = vector.shares.map(unhex);
-    const keyShares = streams.map((s) => s.subarray(0, 33));
-    keyShares.forEach((share, i) => {
-      const committed = manifest.subarray(70 + 32 * i, 102 + 32 * i);
-      assertEquals(hex(sha256(join(new Uint8Array([i + 1]), share))), hex(committed));
-    });
-    const shareKey = k === 1 ? keyShares[0].subarray(0, 32) : await combine(keyShares.slice(0, k));
-    const check = hmac(sha256, key("manifest key"), join(text("secshrnet/1 share key"), shareKey));
-    assertEquals(hex(manifest.subarray(38, 70)), hex(check));
-
-    const segments = Math.max(1, Math.ceil(size / segmentSize));
-    const offsets = streams.map(() => 33);
-    const plaintext: Uint8Array[] = [];
-    for (let j = 0; j < segments; j++) {
-      const length = j < segments - 1 ? segmentSize : size - (segments - 1) * segmentSize;
-      const last = j === segments - 1 ? 1 : 0;
-      const fragmentLength = 4 * Math.ceil((length + 32) / (4 * k));
-      const fragments = streams.map((stream, i) => {
-        const frame = stream.subarray(offsets[i], offsets[i] + fragmentLength + 32);
-        offsets[i] += frame.length;
-        const fragment = frame.subarray(0, fragmentLength);
-        const input = join(new Uint8Array([i + 1]), u64(j), new Uint8Array([last]), fragment);
-        assertEquals(
-          hex(frame.subarray(fragmentLength)),
-          hex(hmac(sha256, key("fragment key"), input)),
-        );
-        return fragment;
-      });
-      for (let r = 0; r < n - k; r++) {
-        const parity = new Uint8Array(fragmentLength);
-        for (let c = 0; c < k; c++) {
-          const coefficient = gfInv((k + r) ^ c);
-          for (let b = 0; b < fragmentLength; b++) parity[b] ^= gfMul(coefficient, fragments[c][b]);
-        }
-        assertEquals(hex(fragments[k + r]), hex(parity), `parity ${r} of segment ${j}`);
-      }
-      const nonce = join(u64(0).subarray(5), u64(j), new Uint8Array([last]));
-      assertEquals(nonce.length, 12);
-      const layer2 = join(...fragments.slice(0, k)).subarray(0, length + 32);
-      const layer1 = gcm(shareKey, nonce, objectId).decrypt(layer2);
-      plaintext.push(chacha20poly1305(key("file key"), nonce).decrypt(layer1));
-    }
-    streams.forEach((stream, i) =>
-      assertEquals(offsets[i], stream.length, `end of share ${i + 1}`)
+  Deno.test(`format: ${vector.name} decodes from the specification alone`, () => {
+    const header = parseHeader(unhex(vector.header));
+    assertEquals(
+      [header.k, header.n, header.logN, header.segmentSize, header.created, header.size],
+      [vector.k, vector.n, vector.logN, vector.segmentSize, vector.created, vector.size],
     );
-    assertEquals(hex(join(...plaintext)), vector.plaintext);
-    assert(plaintext.length === segments);
+    assertEquals([header.tag, header.tagVersion], [vector.tag, vector.version]);
+    assertEquals(hex(header.salt), hex(vectorRandom(vector.name, "salt", 32)));
+    assertEquals(hex(header.objectId), hex(vectorRandom(vector.name, "object-id", 16)));
+    assertEquals(vector.plaintext, hex(vectorRandom(vector.name, "plaintext", vector.size)));
+
+    for (const indices of subsets(vector.n, vector.k)) {
+      const opened = decode(SPEC, input(vector, indices));
+      assertEquals(hex(opened.plaintext), vector.plaintext, `indices ${indices}`);
+      assertEquals(hex(opened.keys.master), vector.master);
+      assertEquals(hex(opened.keys.fileKey), vector.fileKey);
+      assertEquals(hex(opened.keys.retrievalToken), vector.retrievalToken);
+      assertEquals(hex(opened.shareKey), hex(vectorRandom(vector.name, "share-key", 32)));
+    }
+    assertEquals(failure(SPEC, input(vector, subsets(vector.n, vector.k - 1)[0])), "key share");
+    assertEquals(failure(SPEC, { ...input(vector, [1]), password: "wrong" }), "manifest");
+  });
+
+  Deno.test(`format: ${vector.name} frames sit at the offsets of the text, parity reproduced`, () => {
+    const header = parseHeader(unhex(vector.header));
+    const { m, plain, frame, offset, length } = layout(header);
+    const field = new Field(SPEC.fragmentPolynomial);
+    const streams = vector.shares.map(unhex);
+    for (const stream of streams) assertEquals(stream.length, length, "share stream length");
+    for (let j = 0; j < m; j++) {
+      const fragments = streams.map((s) => s.subarray(offset(j), offset(j) + frame(plain(j)) - 32));
+      const data = fragments.slice(0, vector.k);
+      for (let index = vector.k + 1; index <= vector.n; index++) {
+        const parity = combineRows(field, encodingRow(field, vector.k, index), data);
+        assertEquals(hex(fragments[index - 1]), hex(parity), `parity ${index}, segment ${j}`);
+      }
+    }
   });
 }
+
+Deno.test("format: a text that names no field for the key shares is refused", () => {
+  assertThrows(() => readSpec(withKeyShareField("AES's field")), Error, "names no GF(2^8)");
+  assertThrows(
+    () => readSpec(withKeyShareField("x^8 + x^4 + x^3 + x + 1 (0x11d)")),
+    Error,
+    "is not 0x11d",
+  );
+});
+
+Deno.test("format: with the key shares in the 0x11d field, no object with k ≥ 2 opens", () => {
+  const wrong = { ...SPEC, shamirPolynomial: 0x11d };
+  const sameAsFragments = readSpec(withKeyShareField("x^8 + x^4 + x^3 + x^2 + 1 (0x11d)"));
+  assertEquals(sameAsFragments, wrong, "the altered text reads as 0x11d");
+  for (const vector of vectors) {
+    const all = input(vector, subsets(vector.n, vector.n)[0]);
+    if (vector.k === 1) {
+      // A degree-0 polynomial is its constant in any field: nothing to catch.
+      assertEquals(hex(decode(wrong, all).plaintext), vector.plaintext);
+    } else {
+      assertEquals(failure(wrong, all), "key check", vector.name);
+    }
+  }
+  assert(vectors.some((v) => v.k >= 2));
+});
+
+Deno.test("format: with the fragments in the 0x11b field, parity fragments decode wrong", () => {
+  const wrong = { ...SPEC, fragmentPolynomial: 0x11b };
+  // With k = 1 every coefficient is 1 / (1 ⊕ 0) = 1 in any field (replication): nothing to catch.
+  const coded = vectors.filter((v) => v.n > v.k && v.k > 1);
+  assert(coded.length > 0);
+  for (const vector of coded) {
+    const last = Array.from({ length: vector.k }, (_, c) => vector.n - vector.k + 1 + c);
+    assertEquals(failure(wrong, input(vector, last)), "layer 2", vector.name);
+    // The data fragments are the ciphertext itself, in any field.
+    const first = Array.from({ length: vector.k }, (_, c) => c + 1);
+    assertEquals(hex(decode(wrong, input(vector, first)).plaintext), vector.plaintext);
+  }
+});
+
+Deno.test("format: a deletion record has the layout and signature of the text", async () => {
+  const vector = vectors[0];
+  const headerBytes = unhex(vector.header);
+  const keys = await accessKeys(unhex(vector.retrievalToken));
+  const record = await makeDeletionRecord(headerBytes, keys);
+  const length = headerBytes.length;
+  assertEquals(record.length, 103 + length);
+  assertEquals(new TextDecoder().decode(record.subarray(0, 4)), "SSND");
+  assertEquals([record[4], (record[5] << 8) | record[6]], [1, length]);
+  assertEquals(hex(record.subarray(7, 7 + length)), vector.header);
+  const accessKey = record.slice(7 + length, 39 + length);
+  assertEquals(hex(accessKey), hex(keys.publicKey));
+  const label = utf8("secshrnet/1 deletion record");
+  const message = new Uint8Array([...label, 0, ...sha256(headerBytes)]);
+  const key = await crypto.subtle.importKey("raw", accessKey, "Ed25519", false, ["verify"]);
+  assert(await crypto.subtle.verify("Ed25519", key, record.slice(39 + length), message));
+  assertEquals(hex(await makeDeletionRecord(headerBytes, keys)), hex(record), "deterministic");
+});
