@@ -62,3 +62,34 @@ export async function combineKeyShares(
   // The library insists on plain Uint8Arrays (not subclasses such as Buffer).
   return await combine(shares.map((share) => new Uint8Array(share)));
 }
+
+/**
+ * The key share with x coordinate `x` of the polynomial that `shares` (exactly
+ * k of them, verified) lie on: what the lost share of that x held. Shamir's
+ * field has characteristic 2, so f(x + t) is a polynomial of the same degree
+ * whose value at 0 is f(t); the library's own interpolation at 0, fed the
+ * shares with their x moved by t (x XOR t), evaluates f at t. No field
+ * arithmetic is written here.
+ */
+export async function keyShareAt(
+  shares: readonly Uint8Array[],
+  k: number,
+  x: number,
+): Promise<Uint8Array> {
+  if (!Number.isInteger(x) || x < 1 || x > 255) throw new RangeError(`invalid x coordinate ${x}`);
+  if (shares.some((share) => share[SHARE_KEY_LENGTH] === x)) {
+    throw new RangeError(`x coordinate ${x} is one of the shares given`);
+  }
+  const value = k === 1 ? (await combineKeyShares(shares, 1)) : await combineKeyShares(
+    shares.map((share) => {
+      const moved = new Uint8Array(share);
+      moved[SHARE_KEY_LENGTH] ^= x;
+      return moved;
+    }),
+    k,
+  );
+  const result = new Uint8Array(KEY_SHARE_LENGTH);
+  result.set(value);
+  result[SHARE_KEY_LENGTH] = x;
+  return result;
+}

@@ -87,8 +87,9 @@ export async function decodeManifest(
   if (!await crypto.subtle.verify("HMAC", manifestKey, webBytes(mac), webBytes(body))) {
     throw new FormatError("manifest authentication failed");
   }
-  if (!equalBytes(bytes.subarray(0, 4), MANIFEST_MAGIC) || bytes[4] !== FORMAT_VERSION) {
-    throw new FormatError("not a version 1 manifest");
+  // The manifest carries its header's format version (1 for objects sealed before format 2).
+  if (!equalBytes(bytes.subarray(0, 4), MANIFEST_MAGIC) || bytes[4] !== header[4]) {
+    throw new FormatError(`not a version ${header[4]} manifest`);
   }
   const headerHash = bytes.slice(5, 37);
   if (!equalBytes(headerHash, await sha256(header)) || bytes[37] !== n) {

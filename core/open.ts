@@ -58,6 +58,23 @@ export interface OpenedObject {
   readonly plaintext: ReadableStream<Uint8Array>;
   /** Indices not used and why; complete once `plaintext` has closed. */
   readonly rejections: Rejection[];
+  /** What was verified before streaming (from {@linkcode openUnlocked}). */
+  readonly verified?: VerifiedParts;
+}
+
+/** The parts of an object verified before its stream is read. */
+export interface VerifiedParts {
+  /** The manifest, its bytes as the holders agree on them. */
+  readonly manifest: Manifest;
+  readonly manifestBytes: Uint8Array;
+  /** Key shares that match the manifest, by index (at least k). */
+  readonly keyShares: ReadonlyMap<number, Uint8Array>;
+}
+
+/** Options of {@linkcode openUnlocked} besides its inputs. */
+export interface OpenUnlockedOptions extends Pick<OpenOptions, "stragglerMs" | "stallMs"> {
+  /** See ReassembleInput.onLayer2 (core/reassemble.ts). */
+  onLayer2?: (segment: number, last: boolean, layer2: Uint8Array) => Promise<void>;
 }
 
 interface HeaderGroup {
@@ -229,7 +246,7 @@ export async function openUnlocked(
   members: readonly ShareSource[],
   priorRejections: readonly Rejection[] = [],
   spares: readonly SpareSource[] = [],
-  timing: Pick<OpenOptions, "stragglerMs" | "stallMs"> = {},
+  timing: OpenUnlockedOptions = {},
 ): Promise<OpenedObject> {
   const { header, headerBytes, keys } = unlocked;
   const rejections = [...priorRejections];
@@ -354,8 +371,15 @@ export async function openUnlocked(
     replenish: async (segment) => (await nextSpare(segment))?.live,
     stragglerMs: timing.stragglerMs,
     stallMs: timing.stallMs,
+    onLayer2: timing.onLayer2,
   });
-  return { header, plaintext, rejections };
+  const keyShares = new Map(verified.map((v) => [v.live.index, v.share]));
+  return {
+    header,
+    plaintext,
+    rejections,
+    verified: { manifest, manifestBytes: manifestBytes!, keyShares },
+  };
 }
 
 function parse(bytes: Uint8Array): { header?: ObjectHeader } {

@@ -49,6 +49,12 @@ export interface ReassembleInput {
   readonly stragglerMs?: number;
   /** How long a share may lag the first frame of a segment at all; default 20 s. */
   readonly stallMs?: number;
+  /**
+   * Called with each segment's layer-2 ciphertext once it has decrypted (so it
+   * is authentic), before the plaintext is handed on: repair re-encodes lost
+   * fragments from it. Reading waits for it.
+   */
+  readonly onLayer2?: (segment: number, last: boolean, layer2: Uint8Array) => Promise<void>;
 }
 
 /** Default of {@linkcode ReassembleInput.stragglerMs}. */
@@ -203,6 +209,7 @@ export function reassemble(input: ReassembleInput): ReadableStream<Uint8Array> {
         controller.error(new CorruptObjectError(segment, "authenticated fragments do not decrypt"));
         return;
       }
+      await input.onLayer2?.(segment, last, layer2);
       segment++;
       controller.enqueue(plaintext);
       pacer.processed(length);

@@ -24,7 +24,7 @@ async function run(args: string[], cwd = root) {
 Deno.test("deno task secshrnet --version prints the version and format", async () => {
   const { code, stdout } = await run(["task", "-q", "secshrnet", "--version"]);
   assertEquals(code, 0);
-  assertEquals(stdout.trim(), `secshrnet ${VERSION} (format 2, protocol 3)`);
+  assertEquals(stdout.trim(), `secshrnet ${VERSION} (format 2, protocol 4)`);
 });
 
 Deno.test("an unknown command is a one-line usage error with exit code 2", async () => {

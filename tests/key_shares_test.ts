@@ -3,6 +3,7 @@
 import {
   combineKeyShares,
   KEY_SHARE_LENGTH,
+  keyShareAt,
   SHARE_KEY_LENGTH,
   splitShareKey,
 } from "../core/key_shares.ts";
@@ -143,4 +144,35 @@ Deno.test("key_shares: x coordinates, lengths and counts are validated", async (
   // The share key must be 32 bytes.
   await assertRejects(() => splitShareKey(new Uint8Array(31), 2, 3), RangeError, "32 bytes");
   await assertRejects(() => splitShareKey(new Uint8Array(33), 1, 3), RangeError, "32 bytes");
+});
+
+Deno.test("keyShareAt rebuilds every lost share exactly from any k others (random k, n)", async () => {
+  const rng = prng(0x5eed10);
+  for (let round = 0; round < 40; round++) {
+    const n = rng.int(1, 12);
+    const k = rng.int(1, n);
+    const key = rng.bytes(SHARE_KEY_LENGTH);
+    const shares = await splitShareKey(key, k, n);
+    for (let lost = 0; lost < n; lost++) {
+      const others = pick(rng, shares.filter((_, i) => i !== lost), k);
+      if (others.length < k) continue;
+      const x = shares[lost][SHARE_KEY_LENGTH];
+      const rebuilt = await keyShareAt(others, k, x);
+      assertEquals(rebuilt, shares[lost], `k=${k} n=${n} lost=${lost + 1}`);
+    }
+  }
+});
+
+Deno.test("keyShareAt refuses an x that is among the shares, and out-of-range x", async () => {
+  const shares = await splitShareKey(new Uint8Array(SHARE_KEY_LENGTH).fill(7), 2, 3);
+  await assertRejects(() => keyShareAt(shares.slice(0, 2), 2, shares[0][SHARE_KEY_LENGTH]));
+  await assertRejects(() => keyShareAt(shares.slice(0, 2), 2, 0));
+  await assertRejects(() => keyShareAt(shares.slice(0, 2), 2, 256));
+  // A wrong x gives a share that is not the lost one (it lies on the polynomial elsewhere).
+  const lostX = shares[2][SHARE_KEY_LENGTH];
+  const otherX = [...Array(255).keys()].map((i) => i + 1)
+    .find((x) => !shares.some((s) => s[SHARE_KEY_LENGTH] === x))!;
+  assert(otherX !== lostX);
+  const wrong = await keyShareAt(shares.slice(0, 2), 2, otherX);
+  assert(wrong.some((byte, i) => byte !== shares[2][i]));
 });

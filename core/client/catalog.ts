@@ -13,7 +13,9 @@ import { decodeHeader, type ObjectHeader } from "../header.ts";
 import type { Address } from "../net/envelope.ts";
 import { arrayField, bytesField, mapValue, stringField, uintField } from "../net/fields.ts";
 import type { Client } from "./session.ts";
-import { newestFirst, type ObjectView } from "./heads.ts";
+import { holderFields, newestFirst, type ObjectView } from "./heads.ts";
+import { decodeDeletionRecord, MAX_DELETION_RECORD } from "../deletion.ts";
+import { isDeleted, judgeDeletions, passOnDeletions, type ReportedRecord } from "./deletions.ts";
 import { type HeaderPolicy, vet } from "./vetting.ts";
 
 /** One tag in a listing: its newest object and how many servers hold it. */
@@ -55,9 +57,14 @@ export async function listTags(client: Client, policy: HeaderPolicy = {}): Promi
   const online = await client.trustedServers();
   const objects = new Map<string, ObjectView>();
   const failed: Listing["failed"] = [];
+  const records: ReportedRecord[] = [];
   await Promise.all(online.map(async (server) => {
     try {
-      for await (const { headerBytes, index } of listServer(client, server)) {
+      for await (
+        const { headerBytes, index, access, damaged, deleted } of listServer(client, server)
+      ) {
+        if (deleted !== undefined) records.push({ server, bytes: deleted });
+        if (headerBytes === undefined || index === undefined) continue;
         let header: ObjectHeader;
         try {
           header = decodeHeader(headerBytes);
@@ -70,7 +77,7 @@ export async function listTags(client: Client, policy: HeaderPolicy = {}): Promi
         );
         const view = objects.get(key) ?? { headerBytes, header, holders: [], newestOn: [] };
         if (!view.holders.some((h) => h.server === server)) {
-          view.holders.push({ server, index });
+          view.holders.push({ server, index, access, damaged });
           view.newestOn.push(server);
         }
         objects.set(key, view);
@@ -84,7 +91,14 @@ export async function listTags(client: Client, policy: HeaderPolicy = {}): Promi
     byTag.set(view.header.tag, [...byTag.get(view.header.tag) ?? [], view]);
   }
   const tags: TagEntry[] = [];
-  for (const views of byTag.values()) {
+  for (const [tag, all] of byTag) {
+    // A tag whose newest objects a believed deletion record removed is not listed.
+    const reports = records.filter((r) => recordTag(r.bytes) === tag);
+    const deletions = await judgeDeletions(tag, reports, all);
+    const deleted = all.filter((o) => isDeleted(deletions, o.header.version));
+    if (deleted.length > 0) await passOnDeletions(client, tag, deletions, deleted);
+    const views = all.filter((o) => !deleted.includes(o));
+    if (views.length === 0) continue;
     const vetted = vet(
       { objects: views.sort(newestFirst), answered: [], failed: [], invalid: [] },
       policy,
@@ -114,21 +128,30 @@ export async function listTags(client: Client, policy: HeaderPolicy = {}): Promi
 async function* listServer(
   client: Client,
   server: Address,
-): AsyncGenerator<{ headerBytes: Uint8Array; index: number }> {
+): AsyncGenerator<ListedEntry> {
   let after: string | undefined;
   let entries = 0;
   let bytes = 0;
   for (let page = 1;; page++) {
     const reply = await client.request(server, "list", after === undefined ? {} : { after });
-    const headers = arrayField(reply, "entries", MAX_LIST_PAGE_ENTRIES, (value) => {
+    const headers = arrayField(reply, "entries", MAX_LIST_PAGE_ENTRIES, (value): ListedEntry => {
       const entry = mapValue(value, "entry");
+      const deleted = entry.deleted === undefined
+        ? undefined
+        : bytesField(entry, "deleted", undefined, MAX_DELETION_RECORD).slice();
+      if (entry.header === undefined && deleted !== undefined) return { deleted };
       return {
         headerBytes: bytesField(entry, "header", undefined, 8192).slice(),
         index: uintField(entry, "index", 255),
+        ...holderFields(entry),
+        deleted,
       };
     });
     entries += headers.length;
-    bytes += headers.reduce((sum, header) => sum + header.headerBytes.length, 0);
+    bytes += headers.reduce(
+      (sum, entry) => sum + (entry.headerBytes?.length ?? 0) + (entry.deleted?.length ?? 0),
+      0,
+    );
     if (entries > MAX_LIST_ENTRIES || bytes > MAX_LIST_BYTES) {
       throw new Error(
         `listed more than ${MAX_LIST_ENTRIES} tags or ${MAX_LIST_BYTES / 2 ** 20} MiB of ` +
@@ -147,6 +170,24 @@ async function* listServer(
       throw new Error(`listed more than ${MAX_LIST_PAGES} pages; the rest was not read`);
     }
     after = next;
+  }
+}
+
+/** One entry of a server's `list`: its newest object of a tag, the tag's deletion record, or both. */
+interface ListedEntry {
+  headerBytes?: Uint8Array;
+  index?: number;
+  access?: Uint8Array;
+  damaged?: boolean;
+  deleted?: Uint8Array;
+}
+
+/** The tag a deletion record is for, or undefined when it does not parse. */
+function recordTag(bytes: Uint8Array): string | undefined {
+  try {
+    return decodeDeletionRecord(bytes).header.tag;
+  } catch {
+    return undefined;
   }
 }
 

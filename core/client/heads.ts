@@ -1,6 +1,8 @@
 /**
  * What the servers hold for a tag: the `head` of every server, grouped into
  * objects (identical header bytes) with the servers and indices holding them.
+ * Objects that a believed deletion record removes (`deletions.ts`) are left
+ * out, and the record is passed on to their holders.
  *
  * @module
  */
@@ -9,7 +11,26 @@ import { toHex } from "../bytes.ts";
 import { decodeHeader, type ObjectHeader } from "../header.ts";
 import type { Address } from "../net/envelope.ts";
 import { arrayField, bytesField, mapValue, uintField } from "../net/fields.ts";
+import { MAX_DELETION_RECORD } from "../deletion.ts";
 import type { Client } from "./session.ts";
+import {
+  type Deletions,
+  isDeleted,
+  judgeDeletions,
+  passOnDeletions,
+  type ReportedRecord,
+} from "./deletions.ts";
+
+/** A server holding a share of an object. */
+export interface Holder {
+  readonly server: Address;
+  /** Its share index. */
+  readonly index: number;
+  /** The object's public access key as this server stored it. */
+  readonly access?: Uint8Array;
+  /** The server's scrub found this share damaged. */
+  readonly damaged?: boolean;
+}
 
 /** One object as seen across servers. */
 export interface ObjectView {
@@ -18,7 +39,7 @@ export interface ObjectView {
   /** The decoded header. */
   readonly header: ObjectHeader;
   /** The servers holding a share of it, with their index. */
-  readonly holders: { server: Address; index: number }[];
+  readonly holders: Holder[];
   /** Servers whose newest object for the tag is this one. */
   readonly newestOn: Address[];
 }
@@ -33,6 +54,21 @@ export interface TagView {
   readonly failed: { server: Address; error: string }[];
   /** Servers that answered with a header that does not parse or is of another tag. */
   readonly invalid: { server: Address; error: string }[];
+  /** Deletion records reported, and which of them are believed. */
+  readonly deletions?: Deletions;
+  /** Objects that believed deletion records removed (not in `objects`). */
+  readonly deleted?: ObjectView[];
+}
+
+/** Reads one `head` or `list` entry's holder fields. */
+export function holderFields(entry: Record<string, unknown>): {
+  access?: Uint8Array;
+  damaged?: boolean;
+} {
+  return {
+    access: entry.access === undefined ? undefined : bytesField(entry, "access", 32).slice(),
+    damaged: entry.damaged === true ? true : undefined,
+  };
 }
 
 /** Asks every server in `servers` what it holds of `tag`. */
@@ -41,6 +77,7 @@ export async function viewTag(client: Client, servers: Address[], tag: string): 
   const answered: Address[] = [];
   const failed: { server: Address; error: string }[] = [];
   const invalid: { server: Address; error: string }[] = [];
+  const records: ReportedRecord[] = [];
   await Promise.all(servers.map(async (server) => {
     try {
       const reply = await client.request(server, "head", { tag });
@@ -49,10 +86,17 @@ export async function viewTag(client: Client, servers: Address[], tag: string): 
         return {
           headerBytes: bytesField(entry, "header", undefined, 8192).slice(),
           index: uintField(entry, "index", 255),
+          ...holderFields(entry),
         };
       });
+      if (reply.deleted !== undefined && reply.deleted !== null) {
+        records.push({
+          server,
+          bytes: bytesField(reply, "deleted", undefined, MAX_DELETION_RECORD).slice(),
+        });
+      }
       answered.push(server);
-      entries.forEach(({ headerBytes, index }, position) => {
+      entries.forEach(({ headerBytes, index, access, damaged }, position) => {
         const key = toHex(headerBytes);
         let view = objects.get(key);
         if (view === undefined) {
@@ -72,7 +116,7 @@ export async function viewTag(client: Client, servers: Address[], tag: string): 
         }
         // A server counts once per object, however often it lists it.
         if (view.holders.some((h) => h.server === server)) return;
-        view.holders.push({ server, index });
+        view.holders.push({ server, index, access, damaged });
         if (position === 0) view.newestOn.push(server);
       });
     } catch (error) {
@@ -80,7 +124,17 @@ export async function viewTag(client: Client, servers: Address[], tag: string): 
     }
   }));
   const sorted = [...objects.values()].sort(newestFirst);
-  return { objects: sorted, answered, failed, invalid };
+  const deletions = await judgeDeletions(tag, records, sorted);
+  const deleted = sorted.filter((o) => isDeleted(deletions, o.header.version));
+  if (deleted.length > 0) await passOnDeletions(client, tag, deletions, deleted);
+  return {
+    objects: sorted.filter((o) => !deleted.includes(o)),
+    answered,
+    failed,
+    invalid,
+    deletions,
+    deleted,
+  };
 }
 
 /**

@@ -55,6 +55,9 @@ export interface PutPlan {
   readonly password: string;
 }
 
+/** Fewest trusted servers answering for which the default k and n leave a spare share. */
+export const MIN_SPARE_SERVERS = 3;
+
 /** Plans a put of `options.tag` on the trusted servers online. */
 export async function planPut(client: Client, options: PlanOptions): Promise<PutPlan> {
   const online = await client.trustedServers();
@@ -74,6 +77,14 @@ export async function planPut(client: Client, options: PlanOptions): Promise<Put
   // on a trusted server's channel) only makes up an explicit -n.
   const silent = new Map(view.failed.map((f) => [f.server, `did not answer: ${f.error}`]));
   const answering = online.filter((server) => !silent.has(server));
+  if (options.k === undefined && options.n === undefined && answering.length < MIN_SPARE_SERVERS) {
+    // With 1 or 2 servers the default k is n: losing any one server would lose the file.
+    throw new NetworkUnavailableError(
+      `only ${answering.length} trusted server${answering.length === 1 ? " is" : "s are"} ` +
+        `online, and the default k of n leaves no spare share (losing any server loses the ` +
+        `file); start and trust more servers, or give -k explicitly to store without a spare`,
+    );
+  }
   const n = options.n ?? answering.length;
   const k = options.k ?? Math.floor(n / 2) + 1;
   if (k > n) throw new UsageError(`k=${k} is more than n=${n}`);

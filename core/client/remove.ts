@@ -17,7 +17,9 @@ import { type Address, displayName } from "../net/envelope.ts";
 import { RemoteError } from "../net/host.ts";
 import { unlock } from "../unlock.ts";
 import { accessKeys } from "../access.ts";
-import { viewTag } from "./heads.ts";
+import { toHex } from "../bytes.ts";
+import { makeDeletionRecord } from "../deletion.ts";
+import { type ObjectView, viewTag } from "./heads.ts";
 import { type HeaderPolicy, noVouchedObject, vet } from "./vetting.ts";
 import { encodeTag } from "../tag.ts";
 import { type Client, type PasswordInput, resolvePassword } from "./session.ts";
@@ -34,6 +36,12 @@ export interface RemoveResult {
   tag: string;
   removed: Address[];
   failed: { server: Address; error: string }[];
+  /**
+   * Shares of a removed object that no server online held (the trusted
+   * servers offline now are named): they are deleted when their server
+   * returns and any client looks at the tag, by the deletion record.
+   */
+  away: { objectId: string; indices: number[]; offline: Address[] }[];
 }
 
 /** Deletes `options.tag` everywhere; throws NotFoundError or WrongPasswordError. */
@@ -79,9 +87,11 @@ export async function removeTag(client: Client, options: RemoveOptions): Promise
     const unlocked = await unlock(object.headerBytes, { ...options, password, masterKeys });
     const keys = await accessKeys(unlocked.keys.retrievalToken);
     const { objectId } = object.header;
+    // Left with every server it reaches: a holder that is away now gets it passed on later.
+    const record = await makeDeletionRecord(object.headerBytes, keys);
     await Promise.all(object.newestOn.map(async (server) => {
       try {
-        await client.requestWithProof(server, "rm", { tag: options.tag }, {
+        await client.requestWithProof(server, "rm", { tag: options.tag, record }, {
           keys,
           op: "rm",
           objectId,
@@ -101,5 +111,29 @@ export async function removeTag(client: Client, options: RemoveOptions): Promise
     );
   }
   if (removed.length === 0 && forbidden > 0) throw new WrongPasswordError();
-  return { tag: options.tag, removed: removed.sort(), failed };
+  return {
+    tag: options.tag,
+    removed: removed.sort(),
+    failed,
+    away: removed.length === 0 ? [] : await awayHolders(client, objects),
+  };
+}
+
+/**
+ * The shares of `objects` that no server online holds (their servers are
+ * away or lost), with the trusted servers that are offline now: the deletion
+ * record reaches those when they return and a client looks at the tag.
+ */
+async function awayHolders(client: Client, objects: ObjectView[]): Promise<RemoveResult["away"]> {
+  const { offline } = await client.membership();
+  return objects.flatMap((object) => {
+    const held = new Set(object.holders.map((h) => h.index));
+    const missing = Array.from({ length: object.header.n }, (_, i) => i + 1)
+      .filter((index) => !held.has(index));
+    return missing.length === 0 ? [] : [{
+      objectId: toHex(object.header.objectId),
+      indices: missing,
+      offline: offline.map((id) => `server:${id}` as Address),
+    }];
+  });
 }

@@ -18,10 +18,10 @@ import { frameOffset } from "../header.ts";
 import { type Address, displayName } from "../net/envelope.ts";
 import { bytesField, uintField } from "../net/fields.ts";
 import { RemoteError } from "../net/host.ts";
-import { openUnlocked, type ShareSource, type SpareSource } from "../open.ts";
-import { unlock } from "../unlock.ts";
+import { openUnlocked, type ShareSource, type SpareSource, type VerifiedParts } from "../open.ts";
+import { unlock, type UnlockedObject } from "../unlock.ts";
 import { accessKeys } from "../access.ts";
-import type { ObjectView } from "./heads.ts";
+import type { Holder, ObjectView } from "./heads.ts";
 import type { Client } from "./session.ts";
 
 /** Bytes all of one client's downloads may have in flight together. */
@@ -32,6 +32,10 @@ export interface ServerRejection {
   server: Address;
   index?: number;
   reason: string;
+  /** The opener's reason code, when the share was rejected while reading. */
+  code?: Rejection["reason"];
+  /** The segment where it failed, when known. */
+  segment?: number;
 }
 
 /** An object being retrieved. */
@@ -44,6 +48,10 @@ export interface Retrieval {
   sources: { server: Address; index: number }[];
   /** Servers not used and why; complete once `plaintext` has ended. */
   rejected(): ServerRejection[];
+  /** The manifest and key shares verified before streaming. */
+  verified?: VerifiedParts;
+  /** The object's keys (for repair, which frames and proves with them). */
+  unlocked: UnlockedObject;
 }
 
 /** What {@linkcode retrieveObject} needs besides the object. */
@@ -60,6 +68,13 @@ export interface RetrieveOptions {
   onKdfProgress?: (fraction: number) => void;
   /** How long a share may lag the others before it is given up; default 20 s. */
   stallMs?: number;
+  /**
+   * Read every holder's share in full, each checked frame by frame (verify
+   * and repair), instead of k holders with the others as spares.
+   */
+  readAll?: boolean;
+  /** See ReassembleInput.onLayer2 (core/reassemble.ts). */
+  onLayer2?: (segment: number, last: boolean, layer2: Uint8Array) => Promise<void>;
 }
 
 /** Starts retrieving `object`; throws WrongPasswordError or NotEnoughSharesError (naming servers). */
@@ -81,8 +96,11 @@ export async function retrieveObject(
   // others are spares, started only where a share in use fails. All downloads
   // together keep at most DOWNLOAD_BUDGET in flight toward this client, far
   // below Redis' limits for one subscriber (8 MB for 60 s, 32 MB).
-  const { k } = object.header;
-  const holders = [...object.holders].sort((a, b) => a.index - b.index);
+  // Read k holders (or one per index), the rest are spares.
+  const holders = options.readAll
+    ? uniqueFirst(object.holders)
+    : [...object.holders].sort((a, b) => a.index - b.index);
+  const k = options.readAll ? new Set(holders.map((h) => h.index)).size : object.header.k;
   const window = Math.max(64 * 1024, Math.floor(DOWNLOAD_BUDGET / (k + 1)));
   const chunk = Math.min(256 * 1024, Math.max(16 * 1024, Math.floor(window / 4)));
   const serverOf = new Map(object.holders.map(({ server, index }) => [index, server]));
@@ -166,10 +184,17 @@ export async function retrieveObject(
     server: serverOf.get(r.index) ?? "server:unknown" as Address,
     index: r.index,
     reason: r.detail,
+    code: r.reason,
+    segment: r.segment,
   });
   try {
-    const opened = await openUnlocked(unlocked, sources, [], spares, { stallMs: options.stallMs });
+    const opened = await openUnlocked(unlocked, sources, [], spares, {
+      stallMs: options.stallMs,
+      onLayer2: options.onLayer2,
+    });
     return {
+      unlocked,
+      verified: opened.verified,
       header: opened.header,
       plaintext: namingServers(opened.plaintext, nameServers),
       sources: used,
@@ -179,6 +204,17 @@ export async function retrieveObject(
     await Promise.all(sources.map((s) => s.shares.locked ? undefined : s.shares.cancel()));
     throw nameServers(error);
   }
+}
+
+/**
+ * Holders sorted by index with one per index first and the second holders of
+ * an index after them (as spares), so no index is read twice at once.
+ */
+function uniqueFirst(holders: readonly Holder[]): Holder[] {
+  const seen = new Set<number>();
+  const sorted = [...holders].sort((a, b) => a.index - b.index);
+  const first = sorted.filter(({ index }) => !seen.has(index) && seen.add(index));
+  return [...first, ...sorted.filter((h) => !first.includes(h))];
 }
 
 /**

@@ -111,12 +111,17 @@ export function noVouchedObject(vetted: Vetted): Error {
 /**
  * The version a new object of the tag takes: one more than the highest any
  * trusted server reports, so it sorts above every object of the tag, also
- * those whose holders are away. Should a lying server report a version near
- * the top of the range, only versions vouched for count.
+ * those whose holders are away, and above every deletion record. Should a
+ * lying server report a version near the top of the range, only versions
+ * vouched for (and records believed) count.
  */
 export function nextVersion(view: TagView, vetted: Vetted): number {
   const highest = (objects: ObjectView[]) =>
     Math.max(0, ...objects.map((object) => object.header.version));
-  const next = highest(view.objects) + 1;
-  return next <= MAX_TAG_VERSION ? next : Math.min(highest(vetted.vouched) + 1, MAX_TAG_VERSION);
+  // Servers refuse a commit at or below the version of a deletion record they keep.
+  const deleted = view.deletions?.reportedVersion ?? 0;
+  const next = Math.max(highest(view.objects), highest(view.deleted ?? []), deleted) + 1;
+  if (next <= MAX_TAG_VERSION) return next;
+  const believed = Math.max(highest(vetted.vouched), view.deletions?.version ?? 0);
+  return Math.min(believed + 1, MAX_TAG_VERSION);
 }

@@ -18,7 +18,7 @@ import { decode, Encoder } from "@msgpack/msgpack";
 import { checkShape, type ShapeLimits } from "./shape.ts";
 
 /** Protocol version carried in every envelope. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /**
  * Shape every message must keep to before it is decoded: no message needs
  * more than 8 levels or 10,000 values (a full `list` page is about 1,000).
