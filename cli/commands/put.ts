@@ -22,7 +22,9 @@ export const put: Command = {
   help: `Usage: secshrnet put TAG FILE|- [-k K] [-n N] [--force] [--json]
 
 Encrypts FILE (or standard input for -) with your password and stores one
-share on each of n trusted servers online; any k of them rebuild it.
+share on each of n trusted servers online; any k of them rebuild it. With
+the default k and n it needs 3 trusted servers online, so that one share is
+a spare; give -k to store on fewer (a warning says when no share is spare).
 
 Options:
   -n N                  servers to use (default: every trusted server online)
@@ -45,7 +47,8 @@ the terminal (asked twice).
 Exit codes: 0 stored on every server; 3 stored on at least k but not all
 (recoverable; the missing servers are named); 5 wrong password for --force;
 6 the tag exists and --force was not given; 1 not stored (also: no trusted
-server online, or another put of the tag in progress); 2 usage.
+server online, fewer than 3 without -k, or another put of the tag in
+progress); 2 usage.
 
 Examples:
   secshrnet put /keys/wallet.dat ~/wallet.dat
@@ -108,6 +111,13 @@ Examples:
         `stored ${JSON.stringify(tag)} (${
           formatSize(result.size)
         }) on ${stored.length} of ${trustedOnline} servers; any ${result.k} rebuild it`,
+      );
+    }
+    if (stored.length === result.k) {
+      console.error(
+        `secshrnet: warning: no spare share: all ${result.k} shares stored are needed, so ` +
+          `losing any one of these servers loses the file; for a spare, put it again with --force ` +
+          `once more servers are online`,
       );
     }
     if (result.status === "reduced") {

@@ -20,7 +20,11 @@ export const rm: Command = {
   help: `Usage: secshrnet rm TAG [--json]
 
 Deletes TAG from every trusted server online that holds it. Servers delete
-only for a client that proves the password.
+only for a client that proves the password. Each keeps a deletion record
+signed with the object's key: when a server that was offline returns with a
+share of the tag, the next client to look at the tag (ls, get, check, put)
+passes the record on and that server deletes its share, so the tag never
+comes back.
 
 Options:
   -k 1                  the object was stored with -k 1 (accept k = 1 headers)
@@ -33,8 +37,10 @@ Options:
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help
 
-Exit codes: 0 removed everywhere it was; 4 not found; 5 wrong password;
-1 some servers could not remove it (named).
+Exit codes: 0 removed everywhere it was; 3 removed from every server online,
+but some shares are on servers that are offline (named; they are deleted when
+those servers return); 4 not found; 5 wrong password; 1 some servers online
+could not remove it (named).
 
 Examples:
   secshrnet rm /keys/old-wallet.dat
@@ -68,6 +74,16 @@ Examples:
     for (const { server, error } of result.failed) {
       console.error(`secshrnet: warning: ${displayName(server)}: ${error}`);
     }
-    return result.failed.length === 0 ? EXIT.ok : EXIT.failure;
+    for (const { indices, offline } of result.away) {
+      const servers = offline.length === 0
+        ? "no trusted server is offline: they may be lost"
+        : `trusted servers offline: ${offline.map(displayName).join(", ")}`;
+      console.error(
+        `secshrnet: warning: shares ${indices.join(", ")} were not reached (${servers}); ` +
+          `they are deleted when their servers return and a client looks at the tag`,
+      );
+    }
+    if (result.failed.length > 0) return EXIT.failure;
+    return result.away.length === 0 ? EXIT.ok : EXIT.reduced;
   },
 };
