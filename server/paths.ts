@@ -3,13 +3,23 @@
  * the SHA-256 of the tag, never by the tag itself, so no tag can name a path.
  *
  * ```text
+ * ROOT/lock                           flock'd by the running `serve` for its whole life; holds its pid
  * ROOT/server-key                     this server's X25519 private key (PKCS #8); its id is the public key
  * ROOT/server-id                      the id, for people and scripts (rewritten at start)
  * ROOT/secshrnetd.log                 log
- * ROOT/tags/<h:2>/<h>/tag             the tag (UTF-8)
- * ROOT/tags/<h:2>/<h>/<commit>-<oid>/ one committed object: header, manifest, share, access, index
+ * ROOT/tags/<h:2>/<h>/                one tag; h = hex SHA-256 of the tag's UTF-8 bytes
+ * ROOT/tags/<h:2>/<h>/deleted         the tag's deletion record (core/deletion.ts), once it was removed:
+ *                                     it covers every object of a tag version not above its own
+ * ROOT/tags/<h:2>/<h>/<commit>-<oid>/ one committed object (commit time in ms, 15 digits; object id, hex):
+ *     header, manifest, share, index  the header, the manifest, this server's share stream and its index
+ *     access                          the object's 32-byte public access key
+ *     checksums                       SHA-256 of each 256 KiB block of `share` (server/checksums.ts)
+ *     damaged                         once the scrub found the share damaged: {"offset", "found"} (JSON)
  * ROOT/uploads/<upload id>/           uploads in progress (deleted at start and on timeout)
  * ```
+ *
+ * The newest object of a tag has the highest tag version; of equal versions,
+ * the later commit.
  *
  * @module
  */
@@ -22,6 +32,10 @@ export class RootPaths {
   readonly root: string;
   constructor(root: string) {
     this.root = root.replace(/\/+$/, "") || "/";
+  }
+  /** The lock file held by the running server (server/lock.ts). */
+  get lock(): string {
+    return `${this.root}/lock`;
   }
   /** File holding the server's private key. */
   get serverKey(): string {

@@ -3,52 +3,28 @@
  * served; the one before stays as a fallback until a client prunes it or a
  * newer one arrives), each written to `uploads/`, fsynced, and made visible
  * by one atomic rename. Shares are released, replaced or deleted only against
- * a proof of access (core/access.ts) under the object's public access key.
+ * a proof of access (core/access.ts) under the object's public access key,
+ * or a deletion record (core/deletion.ts) signed by it: the record stays in
+ * the tag's directory as `deleted`, so the tag's older versions never come
+ * back (server/tag_dir.ts).
  *
  * @module
  */
 
-import { toHex } from "../core/bytes.ts";
-import { type AccessOp, verifyAccess } from "../core/access.ts";
-import { decodeHeader, type ObjectHeader } from "../core/header.ts";
+import { equalBytes, toHex, utf8 } from "../core/bytes.ts";
+import type { DeletionRecord } from "../core/deletion.ts";
+import { type AccessProof, checkAccess, checkRecord, StoreError } from "./checks.ts";
 import { Upload } from "./upload.ts";
-import { makePrivateDir, RootPaths, syncDir, tagHash } from "./paths.ts";
+import { makePrivateDir, RootPaths, syncDir, tagHash, writeDurable } from "./paths.ts";
+import { readDeletion, readTag, sameObject, sortedNames, type StoredObject } from "./tag_dir.ts";
 
-/** Why a store operation was refused; `code` travels to the client. */
-export class StoreError extends Error {
-  /** `exists`, `forbidden`, `not-found`, `full`, `conflict` or `bad-request`. */
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = "StoreError";
-    this.code = code;
-  }
-}
+export type { AccessProof, StoredObject };
+export { StoreError, vanished } from "./checks.ts";
 
 /** Size limits of a store; undefined means none. */
 export interface StoreLimits {
   maxObjectBytes?: number;
   maxTotalBytes?: number;
-}
-
-/** One committed object as the server holds it. */
-export interface StoredObject {
-  /** Its directory. */
-  readonly dir: string;
-  /** The header bytes. */
-  readonly header: Uint8Array;
-  /** The header, decoded. */
-  readonly info: ObjectHeader;
-  /** This server's share index. */
-  readonly index: number;
-  /** Bytes of its share stream. */
-  readonly shareBytes: number;
-}
-
-/** A signed request for access (core/access.ts), its nonce already checked and spent. */
-export interface AccessProof {
-  readonly nonce: Uint8Array;
-  readonly proof: Uint8Array;
 }
 
 /** Objects kept per tag: the newest and the one before. */
@@ -63,6 +39,8 @@ export class Store {
   #objects = 0;
   #bytes = 0;
   #reserved = 0;
+  /** Directories of the objects whose share is marked damaged. */
+  readonly #damaged = new Set<string>();
   readonly #locks = new Map<string, Promise<unknown>>();
 
   private constructor(paths: RootPaths, limits: StoreLimits) {
@@ -70,7 +48,11 @@ export class Store {
     this.limits = limits;
   }
 
-  /** Opens (creating) the store under `root`, drops unfinished uploads, counts what is stored. */
+  /**
+   * Opens (creating) the store under `root`, drops unfinished uploads, finishes
+   * what a crash interrupted (objects a deletion record covers, the replaced
+   * copy of a repaired object), and counts what is stored.
+   */
   static async open(root: string, limits: StoreLimits = {}): Promise<Store> {
     const store = new Store(new RootPaths(root), limits);
     await makePrivateDir(store.paths.root);
@@ -78,16 +60,27 @@ export class Store {
     await Deno.remove(store.paths.uploads, { recursive: true }).catch(() => {});
     await makePrivateDir(store.paths.uploads);
     await makePrivateDir(store.paths.tags);
-    for await (const { objects } of store.#tagDirs()) {
+    for await (const { dir } of store.#tagDirs()) {
+      const { objects, covered } = await readTag(dir);
+      const leftovers = [...covered];
+      // Two copies of one object: a repair renamed its copy in, then stopped; the older goes.
+      if (objects.length > 1 && sameObject(objects[0], objects[1])) {
+        leftovers.push(...objects.splice(1, 1));
+      }
+      for (const object of leftovers) await store.#discard(object.dir);
+      if (leftovers.length > 0) await syncDir(dir);
       store.#objects += objects.length;
-      for (const object of objects) store.#bytes += object.shareBytes;
+      for (const object of objects) {
+        store.#bytes += object.shareBytes;
+        if (object.damaged) store.#damaged.add(object.dir);
+      }
     }
     return store;
   }
 
-  /** Objects and share bytes stored. */
-  get stats(): { objects: number; bytes: number } {
-    return { objects: this.#objects, bytes: this.#bytes };
+  /** Objects and share bytes stored, and how many of those shares are marked damaged. */
+  get stats(): { objects: number; bytes: number; damaged: number } {
+    return { objects: this.#objects, bytes: this.#bytes, damaged: this.#damaged.size };
   }
 
   /** Runs `task` with the tag's lock held, so commits, removals and prunes of one tag never interleave. */
@@ -103,9 +96,20 @@ export class Store {
     }
   }
 
-  /** The committed objects of `tag`, newest first. */
+  /** The committed objects of `tag`, newest first (none that its deletion record covers). */
   async objects(tag: string): Promise<StoredObject[]> {
-    return await readObjects(this.paths.tagDir(await tagHash(tag)));
+    return (await this.state(tag)).objects;
+  }
+
+  /** The objects of `tag`, newest first, and its deletion record. */
+  async state(tag: string): Promise<{ objects: StoredObject[]; deleted?: DeletionRecord }> {
+    const { objects, deleted } = await readTag(this.paths.tagDir(await tagHash(tag)));
+    return { objects, deleted };
+  }
+
+  /** The deletion record of `tag`, if it was removed. */
+  async deletion(tag: string): Promise<DeletionRecord | undefined> {
+    return await readDeletion(this.paths.tagDir(await tagHash(tag)));
   }
 
   /**
@@ -152,11 +156,16 @@ export class Store {
     this.#reserved -= bytes;
   }
 
-  /** Called by an upload once committed: counts it and drops objects beyond the kept two. */
-  async committed(tagDir: string, shareBytes: number): Promise<void> {
+  /**
+   * Called by an upload once committed (with the tag's lock held): counts it,
+   * deletes `repaired` (the copy of the same object it replaces), and drops
+   * objects beyond the kept two.
+   */
+  async committed(tagDir: string, shareBytes: number, repaired?: StoredObject): Promise<void> {
     this.#objects++;
     this.#bytes += shareBytes;
-    const objects = await readObjects(tagDir);
+    if (repaired !== undefined) await this.#delete(repaired);
+    const { objects } = await readTag(tagDir);
     for (const old of objects.slice(KEPT_PER_TAG)) await this.#delete(old);
     await syncDir(tagDir);
   }
@@ -198,105 +207,161 @@ export class Store {
   }
 
   /**
-   * Deletes every object of `tag` for a proof of `rm` on its newest one. Returns how many.
-   * The whole tag directory leaves in one rename: deleting object by object, a crash
-   * after the newest went would leave the older one served as the tag's newest.
+   * Deletes every object of `tag`, for a proof of `rm` on its newest one and
+   * that object's deletion `record` (`bad-request` when the record is for
+   * another object, `forbidden` when its signature does not verify under the
+   * object's access key). The record is stored, durably, first: from then on
+   * the objects are gone, whatever happens to their directories. Returns how
+   * many objects there were.
    */
-  async remove(tag: string, access: AccessProof): Promise<number> {
+  async remove(tag: string, access: AccessProof, record: DeletionRecord): Promise<number> {
     return await this.withTag(tag, async (tagDir) => {
       const objects = await this.objects(tag);
       if (objects.length === 0) throw new StoreError("not-found", "tag not stored here");
-      await checkAccess(objects[0], "rm", access);
-      const doomed = `${this.paths.uploads}/deleted-${crypto.randomUUID()}`;
-      await Deno.rename(tagDir, doomed);
-      await syncDir(tagDir.slice(0, tagDir.lastIndexOf("/")));
-      for (const object of objects) {
-        this.#objects--;
-        this.#bytes -= object.shareBytes;
+      const [newest] = objects;
+      if (!equalBytes(newest.header, record.headerBytes)) {
+        throw new StoreError(
+          "bad-request",
+          "the deletion record is not for the newest object stored here",
+        );
       }
-      // Gone from the store already; what a failure here leaves, the next start removes.
-      await Deno.remove(doomed, { recursive: true }).catch(() => {});
-      return objects.length;
+      await checkAccess(newest, "rm", access);
+      await checkRecord(newest, record);
+      return await this.#deleteUpTo(tagDir, objects, record);
+    });
+  }
+
+  /**
+   * Applies a deletion `record` passed on by a client: the object it names
+   * must be stored here (else `not-found`), and its signature must verify
+   * under that object's stored access key (else `forbidden`). Deletes every
+   * object of `tag` whose tag version is not above the record's, and keeps
+   * the record unless the one stored is of a higher version. Returns how many
+   * objects were deleted.
+   */
+  async forget(tag: string, record: DeletionRecord): Promise<number> {
+    if (record.header.tag !== tag) {
+      throw new StoreError("bad-request", "the deletion record is for another tag");
+    }
+    return await this.withTag(tag, async (tagDir) => {
+      const objects = await this.objects(tag);
+      const named = objects.find((o) => equalBytes(o.info.objectId, record.header.objectId));
+      if (named === undefined) {
+        throw new StoreError("not-found", "the object the deletion record names is not here");
+      }
+      if (!equalBytes(named.header, record.headerBytes)) {
+        throw new StoreError("bad-request", "the deletion record's header is not the object's");
+      }
+      await checkRecord(named, record);
+      return await this.#deleteUpTo(tagDir, objects, record);
+    });
+  }
+
+  /** Stores `record` (unless a higher one is stored), then deletes the `objects` it covers. */
+  async #deleteUpTo(
+    tagDir: string,
+    objects: StoredObject[],
+    record: DeletionRecord,
+  ): Promise<number> {
+    const stored = await readDeletion(tagDir);
+    if (stored === undefined || stored.header.version < record.header.version) {
+      // Written aside and renamed: a crash leaves the old record or the new one, whole.
+      await writeDurable(`${tagDir}/deleted.new`, record.bytes);
+      await Deno.rename(`${tagDir}/deleted.new`, `${tagDir}/deleted`);
+      await syncDir(tagDir);
+    }
+    const covered = objects.filter((o) => o.info.version <= record.header.version);
+    // Already gone from the store; what a failure here leaves, the next start removes.
+    for (const object of covered) await this.#delete(object).catch(() => {});
+    await syncDir(tagDir).catch(() => {});
+    return covered.length;
+  }
+
+  /**
+   * Marks `object`'s share damaged (a scrub found it so at byte `offset`).
+   * Returns false when the object was deleted or replaced meanwhile.
+   */
+  async markDamaged(object: StoredObject, offset: number): Promise<boolean> {
+    const text = JSON.stringify({ offset, found: Date.now() });
+    return await this.#writeBeside(object, "damaged", utf8(text), () => {
+      this.#damaged.add(object.dir);
+    });
+  }
+
+  /**
+   * Stores `checksums` for `object`, which was committed without them (by an
+   * older version). Returns false when the object was deleted or replaced meanwhile.
+   */
+  async addChecksums(object: StoredObject, checksums: Uint8Array): Promise<boolean> {
+    return await this.#writeBeside(object, "checksums", checksums);
+  }
+
+  /** Writes `name` into `object`'s directory if the object is still stored (under its tag's lock). */
+  async #writeBeside(
+    object: StoredObject,
+    name: string,
+    bytes: Uint8Array,
+    then: () => void = () => {},
+  ): Promise<boolean> {
+    return await this.withTag(object.info.tag, async () => {
+      if (!(await this.objects(object.info.tag)).some((o) => o.dir === object.dir)) return false;
+      await writeDurable(`${object.dir}/${name}.new`, bytes);
+      await Deno.rename(`${object.dir}/${name}.new`, `${object.dir}/${name}`);
+      await syncDir(object.dir);
+      then();
+      return true;
     });
   }
 
   async #delete(object: StoredObject): Promise<void> {
-    // Rename first so a crash never leaves a half-deleted object that looks committed.
-    const doomed = `${this.paths.uploads}/deleted-${crypto.randomUUID()}`;
-    await Deno.rename(object.dir, doomed);
-    await Deno.remove(doomed, { recursive: true });
-    this.#objects--;
-    this.#bytes -= object.shareBytes;
+    await this.#discard(object.dir, () => {
+      this.#objects--;
+      this.#bytes -= object.shareBytes;
+      this.#damaged.delete(object.dir);
+    });
   }
 
-  /** Every tag (in order of its hash) after the hash `after`, with its objects, newest first; for listing. */
+  /**
+   * Deletes the directory `dir`, calling `gone` once it is out of the store: renamed
+   * first, so a crash never leaves a half-deleted object that looks committed.
+   */
+  async #discard(dir: string, gone: () => void = () => {}): Promise<void> {
+    const doomed = `${this.paths.uploads}/deleted-${crypto.randomUUID()}`;
+    await Deno.rename(dir, doomed);
+    gone();
+    await Deno.remove(doomed, { recursive: true });
+  }
+
+  /** Every tag (in order of its hash) after the hash `after` that holds objects, newest first. */
   async *tags(after = ""): AsyncGenerator<{ hash: string; tag: string; objects: StoredObject[] }> {
-    yield* this.#tagDirs(after);
+    for await (const { hash, dir } of this.#tagDirs(after)) {
+      const { objects } = await readTag(dir);
+      if (objects.length > 0) yield { hash, tag: objects[0].info.tag, objects };
+    }
+  }
+
+  /**
+   * Every tag (in order of its hash) after the hash `after` that holds objects
+   * or a deletion record: what `list` lists.
+   */
+  async *listing(
+    after = "",
+  ): AsyncGenerator<{ hash: string; objects: StoredObject[]; deleted?: DeletionRecord }> {
+    for await (const { hash, dir } of this.#tagDirs(after)) {
+      const { objects, deleted } = await readTag(dir);
+      if (objects.length > 0 || deleted !== undefined) yield { hash, objects, deleted };
+    }
   }
 
   /** Tag directories in hash order, skipping (without reading) those up to `after`. */
-  async *#tagDirs(
-    after = "",
-  ): AsyncGenerator<{ hash: string; tag: string; objects: StoredObject[] }> {
+  async *#tagDirs(after = ""): AsyncGenerator<{ hash: string; dir: string }> {
     for (const prefix of await sortedNames(this.paths.tags)) {
       if (prefix < after.slice(0, 2)) continue;
       for (const hash of await sortedNames(`${this.paths.tags}/${prefix}`)) {
         if (hash <= after) continue;
-        const dir = `${this.paths.tags}/${prefix}/${hash}`;
-        const objects = await readObjects(dir);
-        if (objects.length > 0) yield { hash, tag: objects[0].info.tag, objects };
+        yield { hash, dir: `${this.paths.tags}/${prefix}/${hash}` };
       }
     }
-  }
-}
-
-/** The committed objects in `tagDir`, newest (latest commit) first; unreadable ones are skipped. */
-async function readObjects(tagDir: string): Promise<StoredObject[]> {
-  const names = (await sortedNames(tagDir)).filter((name) => /^\d{15}-[0-9a-f]{32}$/.test(name));
-  const objects: StoredObject[] = [];
-  for (const name of names.reverse()) {
-    const dir = `${tagDir}/${name}`;
-    try {
-      const header = await Deno.readFile(`${dir}/header`);
-      const index = Number(await Deno.readTextFile(`${dir}/index`));
-      const shareBytes = (await Deno.stat(`${dir}/share`)).size;
-      objects.push({ dir, header, info: decodeHeader(header), index, shareBytes });
-    } catch {
-      // Not a complete object (never happens after an atomic commit); ignore it.
-    }
-  }
-  return objects;
-}
-
-async function sortedNames(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return names.sort();
-}
-
-/**
- * `error` as a client should see it when it is a file of an object that an
- * `rm`, `prune` or `withdraw` removed meanwhile (objects are read without the
- * tag's lock): `not-found`. Anything else unchanged.
- */
-export function vanished(error: unknown): unknown {
-  return error instanceof Deno.errors.NotFound
-    ? new StoreError("not-found", "no such object (it was removed meanwhile)")
-    : error;
-}
-
-/** Throws `forbidden` unless `access` is a valid proof of `op` under the object's access key. */
-async function checkAccess(object: StoredObject, op: AccessOp, access: AccessProof): Promise<void> {
-  const accessKey = await Deno.readFile(`${object.dir}/access`).catch((error) => {
-    throw vanished(error);
-  });
-  const { objectId, tag } = object.info;
-  if (!await verifyAccess(accessKey, access.proof, op, access.nonce, objectId, tag)) {
-    throw new StoreError("forbidden", "access proof does not verify: wrong password");
   }
 }
 

@@ -1,14 +1,21 @@
 /**
- * One share upload in progress: appended to `uploads/<id>/share`, then on
- * commit checked against its header, fsynced with its metadata and renamed
- * into the tag's directory in one step. Until that rename nothing of it is
- * visible; a crash leaves only a directory under `uploads/`, removed at start.
+ * One share upload in progress: appended to `uploads/<id>/share` (and hashed
+ * block by block for its `checksums`, server/checksums.ts), then on commit
+ * checked against its header, fsynced with its metadata and renamed into the
+ * tag's directory in one step. Until that rename nothing of it is visible; a
+ * crash leaves only a directory under `uploads/`, removed at start.
+ *
+ * A commit whose header bytes equal those of the tag's newest object is a
+ * repair of that object: its directory replaces the newest one's (the
+ * version check is skipped in that case only). A commit at a tag version the
+ * tag's deletion record covers is refused (`conflict`).
  *
  * @module
  */
 
 import { decodeHeader, shareStreamLength } from "../core/header.ts";
 import { equalBytes } from "../core/bytes.ts";
+import { BlockHasher } from "./checksums.ts";
 import { makePrivateDir, syncDir, writeDurable } from "./paths.ts";
 import { objectDirName, type Store, StoreError } from "./store.ts";
 
@@ -42,6 +49,7 @@ export class Upload {
   lastActivity = Date.now();
   readonly #store: Store;
   readonly #file: Deno.FsFile;
+  readonly #hasher = new BlockHasher();
   #finished = false;
 
   private constructor(store: Store, params: UploadParams, file: Deno.FsFile) {
@@ -76,6 +84,7 @@ export class Upload {
     } catch (error) {
       throw diskError(error);
     }
+    await this.#hasher.update(chunk);
   }
 
   /** Validates, makes durable and publishes the upload under its tag. */
@@ -113,13 +122,27 @@ export class Upload {
       await writeDurable(`${params.dir}/manifest`, manifest);
       await writeDurable(`${params.dir}/access`, params.accessKey);
       await writeDurable(`${params.dir}/index`, new TextEncoder().encode(String(params.index)));
+      await writeDurable(`${params.dir}/checksums`, await this.#hasher.digest());
       await syncDir(params.dir);
       await this.#store.withTag(params.tag, async (tagDir) => {
         const newest = (await this.#store.objects(params.tag))[0];
         if (newest?.dir !== params.replaces) {
           throw new StoreError("conflict", "the tag changed while uploading; try again");
         }
-        if (newest !== undefined && header.version <= newest.info.version) {
+        const removed = await this.#store.deletion(params.tag);
+        if (removed !== undefined && header.version <= removed.header.version) {
+          throw new StoreError(
+            "conflict",
+            `tag was removed at version ${removed.header.version}; a new object needs a higher one`,
+          );
+        }
+        // The same object again (a repair): it takes the newest one's place.
+        const repaired = newest !== undefined && equalBytes(newest.header, headerBytes)
+          ? newest
+          : undefined;
+        if (
+          repaired === undefined && newest !== undefined && header.version <= newest.info.version
+        ) {
           throw new StoreError(
             "conflict",
             `tag version ${header.version} is not above the ${newest.info.version} held here`,
@@ -135,7 +158,7 @@ export class Upload {
           `${tagDir}/${objectDirName(lastCommitTime, header.objectId)}`,
         );
         await syncDir(tagDir);
-        await this.#store.committed(tagDir, this.bytes);
+        await this.#store.committed(tagDir, this.bytes, repaired);
       });
     } catch (error) {
       await Deno.remove(params.dir, { recursive: true }).catch(() => {});

@@ -1,7 +1,7 @@
 /**
  * Crash consistency of the server store (threat model promise 5): a crash
  * after any one step that changes what is visible (a rename or a remove) of
- * a commit, a prune or an rm leaves the tag, once the store is opened again
+ * a commit, a repair in place, a prune, an rm or a forget leaves the tag, once the store is opened again
  * as a restarted server opens it, as it was before or as it is after: the
  * same objects, each whole, and nothing staged. A crash is simulated by
  * letting the Nth rename or remove happen and failing it and every later one,
@@ -11,6 +11,7 @@
 import { seal } from "../mod.ts";
 import { type AccessKeys, accessKeys, proveAccess } from "../core/access.ts";
 import { toHex } from "../core/bytes.ts";
+import { decodeDeletionRecord, type DeletionRecord, makeDeletionRecord } from "../core/deletion.ts";
 import { type AccessProof, Store } from "../server/store.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { entries } from "./harness/client.ts";
@@ -53,6 +54,11 @@ async function sealObject(text: string, version: number): Promise<Sealed> {
 async function proof(object: Sealed, op: "replace" | "prune" | "rm"): Promise<AccessProof> {
   const nonce = crypto.getRandomValues(new Uint8Array(32));
   return { nonce, proof: await proveAccess(object.keys, op, nonce, object.objectId, TAG) };
+}
+
+/** The deletion record of `object`, as a client makes it. */
+async function record(object: Sealed): Promise<DeletionRecord> {
+  return decodeDeletionRecord(await makeDeletionRecord(object.header, object.keys));
 }
 
 /** Commits `object` into `store`, replacing (with a proof) the newest one, `replacing`. */
@@ -105,12 +111,21 @@ async function visible(root: string): Promise<string[]> {
   assertEquals(await entries(`${root}/uploads`), [], "nothing staged survives a restart");
   const objects = await store.objects(TAG);
   for (const object of objects) {
-    assertEquals(await entries(object.dir), ["access", "header", "index", "manifest", "share"]);
+    assertEquals(await entries(object.dir), [
+      "access",
+      "checksums",
+      "header",
+      "index",
+      "manifest",
+      "share",
+    ]);
   }
   const tagDir = objects[0]?.dir.replace(/\/[^/]+$/, "");
   if (tagDir !== undefined) {
     const names = (await entries(tagDir)).filter((name) => /^\d{15}-/.test(name));
     assertEquals(names.length, objects.length, "no object directory that is not whole");
+    const ids = objects.map((o) => toHex(o.info.objectId));
+    assertEquals(new Set(ids).size, ids.length, "never two copies of one object");
   }
   return objects.map((o) => toHex(o.info.objectId));
 }
@@ -125,7 +140,7 @@ interface Scenario {
   allowed: string[][];
 }
 
-Deno.test("store: a crash after any step of a commit, a prune or an rm leaves the tag as before or as after", async () => {
+Deno.test("store: a crash after any step of a commit, a repair, a prune, an rm or a forget leaves the tag as before or as after", async () => {
   const [v1, v2, v3] = await Promise.all(
     ["one", "two", "three"].map((text, i) => sealObject(text, i + 1)),
   );
@@ -161,8 +176,35 @@ Deno.test("store: a crash after any step of a commit, a prune or an rm leaves th
         await commit(store, v1);
         await commit(store, v2, v1);
       },
-      run: async (store) => store.remove(TAG, await proof(v2, "rm")),
+      run: async (store) => store.remove(TAG, await proof(v2, "rm"), await record(v2)),
       allowed: [[v2.id, v1.id], []],
+    },
+    {
+      name: "forget of the older of two objects",
+      setup: async (store) => {
+        await commit(store, v1);
+        await commit(store, v2, v1);
+      },
+      run: async (store) => store.forget(TAG, await record(v1)),
+      allowed: [[v2.id, v1.id], [v2.id]],
+    },
+    {
+      name: "forget of the newest of two objects",
+      setup: async (store) => {
+        await commit(store, v1);
+        await commit(store, v2, v1);
+      },
+      run: async (store) => store.forget(TAG, await record(v2)),
+      allowed: [[v2.id, v1.id], []],
+    },
+    {
+      name: "repair in place of the newest of two objects",
+      setup: async (store) => {
+        await commit(store, v1);
+        await commit(store, v2, v1);
+      },
+      run: (store) => commit(store, v2, v2),
+      allowed: [[v2.id, v1.id]],
     },
   ];
   for (const scenario of scenarios) {
