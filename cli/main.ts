@@ -14,6 +14,7 @@ import { put } from "./commands/put.ts";
 import { get } from "./commands/get.ts";
 import { ls, servers } from "./commands/ls.ts";
 import { rm } from "./commands/rm.ts";
+import { recover } from "./commands/recover.ts";
 import { trust, untrust } from "./commands/trust.ts";
 import { completionsCommand } from "./commands/completions.ts";
 import { shellCommand } from "./commands/shell.ts";
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   ls,
   servers,
   rm,
+  recover,
   trust,
   untrust,
   shellCommand(() => COMMANDS),

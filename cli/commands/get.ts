@@ -109,7 +109,8 @@ function defaultFile(tag: string): string {
   return name;
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether anything (a file, a directory, a link) is at `path`. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
     return true;
@@ -146,7 +147,7 @@ async function removeStalePartials(dir: string, base: string): Promise<void> {
  * appeared meanwhile, or with --force by a rename. A failure removes the
  * temporary file, so no partial output is ever left.
  */
-async function writeAtomically(
+export async function writeAtomically(
   plaintext: ReadableStream<Uint8Array>,
   path: string,
   force: boolean,
