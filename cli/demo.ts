@@ -3,8 +3,10 @@
  * redis-server on a free loopback port and five `secshrnet serve` processes
  * with temporary roots, trusts them through the real CLI, stores a generated
  * file with k = 3, stops two servers, gets the file back, checks it byte for
- * byte, and shows the storage each server used. Everything it started is stopped and
- * removed at the end, also on Ctrl-C.
+ * byte, and shows the storage each server used. Then it replaces the two lost
+ * servers with empty ones and runs the "when a server dies" runbook: `check`,
+ * `trust`, `repair`, `check`. Everything it started is stopped and removed at
+ * the end, also on Ctrl-C.
  *
  * @module
  */
@@ -34,14 +36,16 @@ async function bytesUnder(dir: string): Promise<number> {
   return total;
 }
 
-async function run(network: TestNetwork, args: string[]) {
+async function run(network: TestNetwork, args: string[], expected = 0) {
   console.log(
     `  $ secshrnet ${args.map((a) => a.includes(" ") ? JSON.stringify(a) : a).join(" ")}`,
   );
   const result = await network.run(args, { env: ENV });
   for (const line of result.stdout.trimEnd().split("\n")) if (line) console.log(`    ${line}`);
   for (const line of result.stderr.trimEnd().split("\n")) if (line) console.log(`    ${line}`);
-  if (result.code !== 0) throw new Error(`secshrnet ${args[0]} exited with ${result.code}`);
+  if (result.code !== expected) {
+    throw new Error(`secshrnet ${args[0]} exited with ${result.code}, not ${expected}`);
+  }
 }
 
 if (!await haveRedisServer()) {
@@ -143,6 +147,24 @@ try {
   console.log(`    ${wrong.stderr.trim()} (exit ${wrong.code})`);
   if (wrong.code !== 5) throw new Error("a wrong password was not refused");
   console.log("  ✔ refused");
+
+  step("Checking redundancy: 3 of 5 shares left, so the file is degraded (exit 3)");
+  await run(network, ["check"], 3);
+
+  step("Replacing the two lost servers with two empty ones, and trusting them");
+  for (let i = 0; i < 2; i++) {
+    const server = await network.addServer({ trusted: false });
+    console.log(`  server ${server.name}  root ${server.root}`);
+  }
+  await network.waitForServers(5);
+  await run(network, ["trust", "--all"]);
+
+  step("Repairing: only the two missing shares are rebuilt and sent; the others stay as they are");
+  started = performance.now();
+  await run(network, ["repair"]);
+  console.log(`  took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  await run(network, ["check"]);
+  console.log("  ✔ healthy again: any 3 of the 5 servers rebuild it");
 
   console.log("\nDemo finished: every check passed.");
 } catch (error) {

@@ -15,6 +15,8 @@ import { get } from "./commands/get.ts";
 import { ls, servers } from "./commands/ls.ts";
 import { rm } from "./commands/rm.ts";
 import { recover } from "./commands/recover.ts";
+import { check } from "./commands/check.ts";
+import { repair } from "./commands/repair.ts";
 import { trust, untrust } from "./commands/trust.ts";
 import { completionsCommand } from "./commands/completions.ts";
 import { shellCommand } from "./commands/shell.ts";
@@ -30,6 +32,8 @@ export const COMMANDS: readonly Command[] = [
   ls,
   servers,
   rm,
+  check,
+  repair,
   recover,
   trust,
   untrust,

@@ -52,7 +52,20 @@ Deno.test("the bundled program runs from another directory with no source tree",
 });
 
 Deno.test("every command has --help, exit 0, starting with its usage line", async () => {
-  for (const name of ["serve", "put", "get", "ls", "servers", "rm", "completions"]) {
+  for (
+    const name of [
+      "serve",
+      "put",
+      "get",
+      "ls",
+      "servers",
+      "rm",
+      "check",
+      "repair",
+      "recover",
+      "completions",
+    ]
+  ) {
     const { code, stdout } = await run(["task", "-q", "secshrnet", name, "--help"]);
     assertEquals(code, 0, name);
     assert(stdout.startsWith(`Usage: secshrnet ${name}`), `${name}: ${stdout.slice(0, 60)}`);

@@ -1,7 +1,7 @@
 /**
  * `secshrnet completions bash|zsh|fish`: a shell completion script for the
  * commands and their flags, and for tags (from `secshrnet ls --json`, which
- * needs no password) after `get` and `rm`.
+ * needs no password) after `get`, `rm`, `check` and `repair`.
  *
  * @module
  */
@@ -36,7 +36,7 @@ ${cases}
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-  elif [ "$COMP_CWORD" -eq 2 ] && { [ "$cmd" = get ] || [ "$cmd" = rm ]; }; then
+  elif [ "$COMP_CWORD" -eq 2 ] && case " get rm check repair " in *" $cmd "*) true ;; *) false ;; esac; then
     local IFS=$'\\n'
     COMPREPLY=($(compgen -W "$(${TAGS_COMMAND})" -- "$cur"))
   else
@@ -64,7 +64,7 @@ _secshrnet() {
     case "\${words[2]}" in
 ${cases}
     esac
-  elif (( CURRENT == 3 )) && [[ "\${words[2]}" == (get|rm) ]]; then
+  elif (( CURRENT == 3 )) && [[ "\${words[2]}" == (get|rm|check|repair) ]]; then
     local -a tags
     tags=("\${(@f)$(${TAGS_COMMAND})}")
     compadd -a tags
@@ -94,7 +94,7 @@ function fish(commands: readonly Command[]): string {
     "function __secshrnet_tags",
     `    ${TAGS_COMMAND}`,
     "end",
-    "complete -c secshrnet -n '__fish_seen_subcommand_from get rm' -a '(__secshrnet_tags)'",
+    "complete -c secshrnet -n '__fish_seen_subcommand_from get rm check repair' -a '(__secshrnet_tags)'",
     "complete -c secshrnet -n '__fish_seen_subcommand_from put serve' -F",
   ];
   return lines.join("\n") + "\n";
@@ -107,7 +107,8 @@ export function completionsCommand(commands: () => readonly Command[]): Command 
     summary: "print a shell completion script",
     help: `Usage: secshrnet completions bash|zsh|fish
 
-Prints a completion script for commands, flags and, after get and rm, tags.
+Prints a completion script for commands, flags and, after get, rm, check and
+repair, tags.
 
 Examples:
   source <(secshrnet completions bash)      # in ~/.bashrc
