@@ -41,6 +41,7 @@ import {
   verdictLines,
 } from "./report.ts";
 import { measureStages } from "./stages.ts";
+import { repairReport, runRepairBench } from "./repair.ts";
 import { kdfSecondsAtDefault, networkReport, runNetworkBench } from "./network.ts";
 
 const K = 3;
@@ -243,6 +244,9 @@ async function main(): Promise<void> {
     const checks = verdicts(config, runs);
     const kdfSeconds = config.network ? await kdfSecondsAtDefault() : 0;
     const networkRuns = config.network ? await runNetworkBench(config.sizes, progress) : [];
+    const repairRun = config.network
+      ? await runRepairBench(config.quick ? 32 : 256, progress)
+      : undefined;
     const wallSeconds = (performance.now() - wallStart) / 1000;
 
     const text = [
@@ -269,6 +273,7 @@ async function main(): Promise<void> {
       verdictLines(checks),
       "",
       ...(config.network ? [networkReport(networkRuns, kdfSeconds), ""] : []),
+      ...(repairRun ? [repairReport(repairRun), ""] : []),
       `Wall time of the whole bench run: ${fixed(wallSeconds)} s`,
     ].join("\n");
     console.log(text);
@@ -299,6 +304,7 @@ async function main(): Promise<void> {
       })),
       targets: checks,
       network: config.network ? { kdfSecondsAtLogN20: kdfSeconds, runs: networkRuns } : null,
+      repair: repairRun ?? null,
       wallSeconds,
       date: new Date().toISOString(),
     };
