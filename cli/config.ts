@@ -1,7 +1,7 @@
 /**
  * The configuration file, `secshrnet.conf` (TOML), read by every command:
  * how to reach Redis, the network name, the client's timeout, server storage
- * limits and upload timeout, and the KDF work factor. Every key is optional;
+ * limits, upload timeout and scrub, and the KDF work factor. Every key is optional;
  * `secshrnet.example.toml` documents them with their defaults. Unknown tables and keys, wrong types and bad values are
  * refused with a one-line {@linkcode ConfigError} naming the file and key.
  *
@@ -49,10 +49,18 @@ export interface Config {
   /** Client commands: how long a silent server is waited for; undefined = the default (20 s). */
   client: { timeoutMs?: number };
   /**
-   * `secshrnet serve`: storage limits in bytes (undefined = no limit), and how long an upload
-   * may receive nothing before it is dropped (undefined = the default, 60 s).
+   * `secshrnet serve`: storage limits in bytes (undefined = no limit), how long an upload
+   * may receive nothing before it is dropped (undefined = the default, 60 s), and the scrub
+   * (server/scrub.ts): most bytes read per second (0 = off; undefined = the default, 4 MiB/s)
+   * and the pause between passes (undefined = the default, an hour).
    */
-  server: { maxObjectBytes?: number; maxTotalBytes?: number; uploadTimeoutMs?: number };
+  server: {
+    maxObjectBytes?: number;
+    maxTotalBytes?: number;
+    uploadTimeoutMs?: number;
+    scrubRate?: number;
+    scrubIntervalMs?: number;
+  };
   /**
    * scrypt work factor (log2 N) used when sealing, and the lowest a client
    * acts on when opening, replacing or removing (docs/SECURITY.md).
@@ -82,11 +90,13 @@ const KNOWN: Record<string, readonly string[]> = {
   redis: ["url", ...REDIS_PARTS, "ca_file", "tls_reject_unauthorized"],
   network: ["name"],
   client: ["timeout"],
-  server: ["max_object_bytes", "max_total_bytes", "upload_timeout"],
+  server: ["max_object_bytes", "max_total_bytes", "upload_timeout", "scrub_rate", "scrub_interval"],
   kdf: ["log_n", "min_log_n"],
 };
 /** Longest timeout (`[client] timeout`, `[server] upload_timeout`, `--timeout`), in seconds: a day. */
 export const MAX_TIMEOUT_SECONDS = 86_400;
+/** Longest `[server] scrub_interval`, in seconds: 30 days. */
+export const MAX_SCRUB_INTERVAL_SECONDS = 30 * 86_400;
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_PORT = 6379;
 
@@ -236,6 +246,10 @@ function buildConfig(doc: Table, source: string | undefined, env: Env): Config {
   if (totalSize !== undefined) {
     config.server.maxTotalBytes = parseByteSize(totalSize, "[server] max_total_bytes", file);
   }
+  const scrubRate = server.values.scrub_rate;
+  if (scrubRate !== undefined) config.server.scrubRate = parseRate(scrubRate, file);
+  const scrubInterval = integer(server, "scrub_interval", 1, MAX_SCRUB_INTERVAL_SECONDS);
+  if (scrubInterval !== undefined) config.server.scrubIntervalMs = scrubInterval * 1000;
   const { maxObjectBytes, maxTotalBytes } = config.server;
   if (
     maxObjectBytes !== undefined && maxTotalBytes !== undefined && maxObjectBytes > maxTotalBytes
@@ -257,6 +271,18 @@ function buildConfig(doc: Table, source: string | undefined, env: Env): Config {
     );
   }
   return config;
+}
+
+/**
+ * `[server] scrub_rate`: 0 (off), or bytes per second as a byte size (a number, or a string
+ * like "4 MiB", optionally ending in "/s").
+ */
+function parseRate(value: unknown, file: string): number {
+  if (value === 0n || (typeof value === "string" && /^\s*0+(\.0*)?\s*(\/\s*s)?\s*$/i.test(value))) {
+    return 0;
+  }
+  const size = typeof value === "string" ? value.replace(/\s*\/\s*s\s*$/i, "") : value;
+  return parseByteSize(size, "[server] scrub_rate (bytes per second, 0 = off)", file);
 }
 
 /** The `[redis]` url: `url`, or one built from host/port/username/password/tls, or undefined. */

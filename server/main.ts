@@ -1,7 +1,9 @@
 /**
- * `secshrnet serve`: a storage server. It keeps its id, log and objects under
- * its root, joins the network through Redis, and stays up across Redis
- * restarts. Servers are storage only: they never see a password or plaintext.
+ * `secshrnet serve`: a storage server. It takes its root's lock (one server
+ * per root), keeps its id, log and objects under the root, scrubs its shares
+ * in the background, joins the network through Redis, and stays up across
+ * Redis restarts. Servers are storage only: they never see a password or
+ * plaintext.
  *
  * @module
  */
@@ -11,7 +13,9 @@ import { Host, NetworkError } from "../core/net/host.ts";
 import { openRedisWarning } from "../core/net/url.ts";
 import { Identity } from "../core/net/identity.ts";
 import type { Config } from "../cli/config.ts";
-import { openLog } from "./log.ts";
+import { type Logger, openLog } from "./log.ts";
+import { lockRoot } from "./lock.ts";
+import { DEFAULT_SCRUB_INTERVAL_MS, DEFAULT_SCRUB_RATE, Scrubber } from "./scrub.ts";
 import { makePrivateDir, RootPaths, syncDir, writeDurable } from "./paths.ts";
 import { serveProtocol } from "./protocol.ts";
 import { Store } from "./store.ts";
@@ -20,7 +24,7 @@ import { Store } from "./store.ts";
 export interface RunningServer {
   /** Its address on the network. */
   readonly address: string;
-  /** Stops it: leaves the network, drops sessions, closes the log. */
+  /** Stops it: leaves the network, drops sessions, stops the scrub, closes the log, lets the root go. */
   stop(): Promise<void>;
 }
 
@@ -74,7 +78,8 @@ function isPermanent(error: Error): boolean {
 
 /**
  * Starts a server under `root` with `config`; waits for Redis while it is
- * unreachable. `hooks` are for tests only.
+ * unreachable. Throws a RootBusyError (server/lock.ts), having touched
+ * nothing else, when another server holds the root. `hooks` are for tests only.
  */
 export async function runServer(
   root: string,
@@ -84,10 +89,25 @@ export async function runServer(
 ): Promise<RunningServer> {
   const paths = new RootPaths(root);
   await makePrivateDir(paths.root);
-  const log = openLog(paths.log, verbose);
+  const lock = await lockRoot(paths);
+  let log: Logger;
+  try {
+    log = openLog(paths.log, verbose);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  let scrubber: Scrubber | undefined;
   try {
     const identity = await serverIdentity(paths);
     const store = await Store.open(root, config.server);
+    const scrub = new Scrubber(store, {
+      rate: config.server.scrubRate ?? DEFAULT_SCRUB_RATE,
+      intervalMs: config.server.scrubIntervalMs ?? DEFAULT_SCRUB_INTERVAL_MS,
+      log,
+    });
+    scrubber = scrub;
+    scrub.start();
     const caFile = config.redis.tls?.caFile;
     const ca = caFile === undefined ? undefined : await Deno.readTextFile(caFile);
     let host: Host | undefined;
@@ -115,6 +135,7 @@ export async function runServer(
       serverId: identity.id,
       sessionTimeoutMs: config.server.uploadTimeoutMs,
       log,
+      scrub: () => scrub.status,
     });
     const { objects, bytes } = store.stats;
     log(
@@ -127,14 +148,18 @@ export async function runServer(
       address: host.address,
       stop: async () => {
         await stopProtocol();
+        await scrub.stop();
         await host.close();
         log("info", "stopped");
         log.close();
+        lock.release();
       },
     };
   } catch (error) {
+    await scrubber?.stop();
     log("warn", `cannot start: ${(error as Error).message}`);
     log.close();
+    lock.release();
     throw error;
   }
 }

@@ -2,7 +2,7 @@
  * The server side of the protocol (docs/PROTOCOL.md): request handlers over a
  * {@linkcode Store}. Uploads are in `uploads.ts`, downloads in
  * `downloads.ts`; this file has the rest (info, challenge, head, list, prune,
- * rm, withdraw) and puts them together.
+ * rm, forget, withdraw) and puts them together.
  *
  * @module
  */
@@ -15,7 +15,13 @@ import { VERSION } from "../core/version.ts";
 import { PROTOCOL_VERSION, ProtocolError } from "../core/net/envelope.ts";
 import { bytesField, stringField } from "../core/net/fields.ts";
 import type { Host } from "../core/net/host.ts";
-import { type Store, StoreError } from "./store.ts";
+import {
+  decodeDeletionRecord,
+  type DeletionRecord,
+  MAX_DELETION_RECORD,
+} from "../core/deletion.ts";
+import { type Store, type StoredObject, StoreError } from "./store.ts";
+import type { ScrubStatus } from "./scrub.ts";
 import { ThrottledLog } from "../core/net/throttled_log.ts";
 import { ProofGate, type ProofLimits } from "./proofs.ts";
 import { serveUploads } from "./uploads.ts";
@@ -26,6 +32,12 @@ export { DOWNLOAD_CHUNK } from "./downloads.ts";
 
 /** Entries per `list` reply. */
 export const LIST_PAGE = 200;
+/**
+ * Bytes of headers and deletion records per `list` reply, beyond which the
+ * page ends early: 200 entries of the longest tags would pass the 2 MiB a
+ * message may have.
+ */
+export const LIST_PAGE_BYTES = 2 ** 20;
 
 /** Options of {@linkcode serveProtocol}. */
 export interface ProtocolOptions {
@@ -37,6 +49,8 @@ export interface ProtocolOptions {
   proofFailures?: ProofLimits;
   /** Where to log. */
   log: (level: "info" | "warn" | "debug", message: string) => void;
+  /** What the scrub has done, for `info` (server/scrub.ts); absent when it is off. */
+  scrub?: () => ScrubStatus;
 }
 
 /** Registers every handler on `host`; returns a function that stops the sweeper and open sessions. */
@@ -75,6 +89,7 @@ export function serveProtocol(
       protocol: PROTOCOL_VERSION,
       freeBytes,
       ...store.stats,
+      scrub: options.scrub?.(),
     };
   });
 
@@ -85,21 +100,24 @@ export function serveProtocol(
   host.handle("challenge", (request) => Promise.resolve({ nonce: proofs.challenge(request.from) }));
 
   host.handle("head", async (request) => {
-    const objects = await store.objects(tagField(request.body));
-    return { objects: objects.map((o) => ({ header: o.header, index: o.index })) };
+    const { objects, deleted } = await store.state(tagField(request.body));
+    return { objects: objects.map(describe), deleted: deleted?.bytes };
   });
 
   host.handle("list", async (request) => {
     const after = request.body.after === undefined ? "" : stringField(request.body, "after", 64);
-    const entries: { header: Uint8Array; index: number }[] = [];
+    const entries: Record<string, unknown>[] = [];
     let last = "";
     let more = false;
-    for await (const { hash, objects } of store.tags(after)) {
-      if (entries.length === LIST_PAGE) {
+    let bytes = 0;
+    for await (const { hash, objects, deleted } of store.listing(after)) {
+      if (entries.length === LIST_PAGE || bytes > LIST_PAGE_BYTES) {
         more = true;
         break;
       }
-      entries.push({ header: objects[0].header, index: objects[0].index });
+      const newest = objects.length > 0 ? describe(objects[0]) : {};
+      entries.push(deleted === undefined ? newest : { ...newest, deleted: deleted.bytes });
+      bytes += (objects[0]?.header.length ?? 0) + (deleted?.bytes.length ?? 0);
       last = hash;
     }
     return { entries, next: more ? last : undefined };
@@ -132,12 +150,24 @@ export function serveProtocol(
 
   host.handle("rm", async (request) => {
     const tag = tagField(request.body);
+    const record = recordField(request.body);
     const removed = await proofs.guard(
       tag,
       request.from,
-      () => store.remove(tag, proofs.proofOf(request.body, request.from)),
+      () => store.remove(tag, proofs.proofOf(request.body, request.from), record),
     );
     notes.line(`removed ${tagLabel(tag)} (${removed} objects) for ${request.from}`);
+    return { removed };
+  });
+
+  host.handle("forget", async (request) => {
+    const tag = tagField(request.body);
+    const record = recordField(request.body);
+    const removed = await proofs.guard(tag, request.from, () => store.forget(tag, record));
+    notes.line(
+      `removed ${tagLabel(tag)} up to version ${record.header.version} (${removed} objects) ` +
+        `for a deletion record from ${request.from}`,
+    );
     return { removed };
   });
 
@@ -154,6 +184,22 @@ export function serveProtocol(
     stopDownloads();
     await stopUploads();
   };
+}
+
+/** An object as `head` and `list` describe it. */
+function describe(object: StoredObject): Record<string, unknown> {
+  const entry = { header: object.header, index: object.index, access: object.access };
+  return object.damaged ? { ...entry, damaged: true } : entry;
+}
+
+/** The body's `record`, a deletion record (core/deletion.ts), parsed; `bad-request` when malformed. */
+function recordField(body: Record<string, unknown>): DeletionRecord {
+  const bytes = bytesField(body, "record", undefined, MAX_DELETION_RECORD);
+  try {
+    return decodeDeletionRecord(bytes);
+  } catch (error) {
+    throw new StoreError("bad-request", `invalid deletion record: ${(error as Error).message}`);
+  }
 }
 
 /** A tag for a log line: JSON-quoted, cut after 64 characters. */

@@ -22,7 +22,7 @@ export interface StoredObject {
   readonly info: ObjectHeader;
   /** This server's share index. */
   readonly index: number;
-  /** Bytes of its share stream. */
+  /** Bytes of its share stream (0 when the file is missing). */
   readonly shareBytes: number;
   /** Its 32-byte public access key (core/access.ts). */
   readonly access: Uint8Array;
@@ -88,7 +88,8 @@ async function readObject(dir: string): Promise<StoredObject | undefined> {
   try {
     const header = await Deno.readFile(`${dir}/header`);
     const index = Number(await Deno.readTextFile(`${dir}/index`));
-    const shareBytes = (await Deno.stat(`${dir}/share`)).size;
+    // A share lost after the commit (never by the store) still shows the object: damaged, at 0.
+    const shareBytes = await Deno.stat(`${dir}/share`).then((info) => info.size, () => 0);
     const access = await Deno.readFile(`${dir}/access`);
     const damaged = await Deno.stat(`${dir}/damaged`).then(() => true, () => false);
     return { dir, header, info: decodeHeader(header), index, shareBytes, access, damaged };
