@@ -10,6 +10,7 @@ import { defaultRoot, loadConfig } from "../config.ts";
 import { EXIT } from "../exit.ts";
 import { insecureTlsWarning } from "../context.ts";
 import { runServer } from "../../server/main.ts";
+import { RootBusyError } from "../../server/lock.ts";
 import type { Command } from "./command.ts";
 
 /** The `serve` command. */
@@ -20,7 +21,10 @@ export const serve: Command = {
 
 Runs a storage server: it keeps shares under ROOT and serves clients through
 Redis pub/sub. It never sees a password or plaintext. Several servers may run
-on one machine with different roots. Stops on Ctrl-C or SIGTERM.
+on one machine with different roots; a root in use by another server is
+refused (exit 1). In the background it re-reads its shares against their
+checksums ([server] scrub_rate, scrub_interval) and marks damaged ones, which
+'secshrnet check' reports. Stops on Ctrl-C or SIGTERM.
 
 Options:
   -r, --root ROOT      where shares, the server id and the log live (default $HOME/.secshrnet)
@@ -46,7 +50,14 @@ Example:
     const config = await loadConfig(typeof path === "string" ? { path, root } : { root });
     const insecure = insecureTlsWarning(config);
     if (insecure !== undefined) console.error(`secshrnet: warning: ${insecure}`);
-    const server = await runServer(root, config, parsed.values.verbose === true);
+    let server;
+    try {
+      server = await runServer(root, config, parsed.values.verbose === true);
+    } catch (error) {
+      if (!(error instanceof RootBusyError)) throw error;
+      console.error(`secshrnet: ${error.message}`);
+      return EXIT.failure;
+    }
     const { promise: stopped, resolve } = Promise.withResolvers<void>();
     const stop = () => resolve();
     Deno.addSignalListener("SIGINT", stop);
