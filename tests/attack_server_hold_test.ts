@@ -83,7 +83,10 @@ Deno.test("upload places: uploads recycled every second without data cannot keep
         for (let i = 0; i < PUTS; i++) {
           held.push((await entries(`${root}/uploads`)).length);
           puts.push(
-            await putBytes(network, `/attack/hold/owner/${i}`, prng(9501 + i).bytes(50_000)),
+            await putBytes(network, `/attack/hold/owner/${i}`, prng(9501 + i).bytes(50_000), [
+              "-k",
+              "2",
+            ]),
           );
         }
       } finally {

@@ -176,12 +176,12 @@ Deno.test("a client without the password gets headers only and cannot fetch, rep
         const manifest = await Deno.readFile(`${dir}/manifest`);
         const header = await Deno.readFile(`${dir}/header`);
 
-        // head: public headers and the index only.
+        // head: public headers, the index and the public access key only.
         const head = await host.request(server, "head", { tag });
         assertEquals(Object.keys(head), ["objects"]);
         const objects = head.objects as Record<string, unknown>[];
         assertEquals(objects.length, 1);
-        assertEquals(Object.keys(objects[0]).sort(), ["header", "index"]);
+        assertEquals(Object.keys(objects[0]).sort(), ["access", "header", "index"]);
         assert(sameBytes(objects[0].header as Uint8Array, header), "head returns the header");
         const encoded = encodeEnvelope({
           type: "reply",

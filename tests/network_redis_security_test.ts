@@ -44,7 +44,7 @@ Deno.test("requirepass: servers and clients get in with the password in the URL 
     // The harness gives servers and clients redis://:<escaped password>@127.0.0.1:PORT.
     assert(network.env.SECSHRNET_REDIS_URL.startsWith("redis://:p%40ss"));
     const data = prng(5101).bytes(150_000);
-    const put = await putBytes(network, "/redis/url", data);
+    const put = await putBytes(network, "/redis/url", data, ["-k", "2"]);
     assertEquals(put.code, 0, put.stderr);
     assert(put.stdout.includes("on 2 of 2 servers"), put.stdout);
 

@@ -52,7 +52,12 @@ Deno.test("trust: --all pins the servers that answer, never a made-up channel; u
     const [dropped] = network.servers;
     const untrusted = await run(["untrust", dropped.name]);
     assertEquals([untrusted.code, untrusted.stdout.trim()], [0, `untrusted ${dropped.id}`]);
-    const put = await putBytes(network, "/trust/two", prng(9911).bytes(3000), ["-c", conf]);
+    const put = await putBytes(network, "/trust/two", prng(9911).bytes(3000), [
+      "-c",
+      conf,
+      "-k",
+      "2",
+    ]);
     assertEquals(put.code, 0, put.stderr);
     assert(put.stdout.includes("on 2 of 2 servers"), put.stdout);
     const servers = await run(["servers", "--json"]);

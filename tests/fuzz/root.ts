@@ -31,6 +31,7 @@ export async function snapshot(dir: string): Promise<Snapshot> {
 
 /** The names a server root holds (secshrnet.conf only when a test writes one). */
 export const ROOT_ENTRIES: readonly string[] = [
+  "lock",
   "secshrnet.conf",
   "secshrnetd.log",
   "server-id",
@@ -43,13 +44,15 @@ export const ROOT_ENTRIES: readonly string[] = [
 const TAG_PATH = [
   /^[0-9a-f]{2}$/,
   /^[0-9a-f]{2}\/[0-9a-f]{64}$/,
+  /^[0-9a-f]{2}\/[0-9a-f]{64}\/deleted$/,
   /^[0-9a-f]{2}\/[0-9a-f]{64}\/\d{15}-[0-9a-f]{32}$/,
-  /^[0-9a-f]{2}\/[0-9a-f]{64}\/\d{15}-[0-9a-f]{32}\/(header|manifest|share|access|index)$/,
+  /^[0-9a-f]{2}\/[0-9a-f]{64}\/\d{15}-[0-9a-f]{32}\/(header|manifest|share|access|index|checksums|damaged)$/,
 ];
 
 /**
  * What in a server root does not have the expected shape: unknown names at
- * the top, anything in tags/ but ROOT/tags/<2 hex>/<64 hex>/<object>/<file>
+ * the top, anything in tags/ but ROOT/tags/<2 hex>/<64 hex>/<object>/<file> or
+ * ROOT/tags/<2 hex>/<64 hex>/deleted
  * (the 64-hex name starting with the 2-hex one), and
  * anything in uploads/ but `<16 hex>/share` staging files. Empty when all is well.
  */
