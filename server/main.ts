@@ -107,7 +107,6 @@ export async function runServer(
       log,
     });
     scrubber = scrub;
-    scrub.start();
     const caFile = config.redis.tls?.caFile;
     const ca = caFile === undefined ? undefined : await Deno.readTextFile(caFile);
     let host: Host | undefined;
@@ -137,6 +136,8 @@ export async function runServer(
       log,
       scrub: () => scrub.status,
     });
+    // Once connected: a server that cannot start (a refused password) has nothing to scrub for.
+    scrub.start();
     const { objects, bytes } = store.stats;
     log(
       "info",

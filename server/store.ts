@@ -208,16 +208,27 @@ export class Store {
 
   /**
    * Deletes every object of `tag`, for a proof of `rm` on its newest one and
-   * that object's deletion `record` (`bad-request` when the record is for
+   * that object's deletion `record`: `not-found` when the tag holds no object
+   * (whatever the record), `bad-request` when the record is missing or for
    * another object, `forbidden` when its signature does not verify under the
-   * object's access key). The record is stored, durably, first: from then on
+   * object's access key. The record is stored, durably, first: from then on
    * the objects are gone, whatever happens to their directories. Returns how
    * many objects there were.
    */
-  async remove(tag: string, access: AccessProof, record: DeletionRecord): Promise<number> {
+  async remove(
+    tag: string,
+    access: AccessProof,
+    record: DeletionRecord | undefined,
+  ): Promise<number> {
     return await this.withTag(tag, async (tagDir) => {
       const objects = await this.objects(tag);
       if (objects.length === 0) throw new StoreError("not-found", "tag not stored here");
+      if (record === undefined) {
+        throw new StoreError(
+          "bad-request",
+          "rm needs the deletion record of the newest object (field record)",
+        );
+      }
       const [newest] = objects;
       if (!equalBytes(newest.header, record.headerBytes)) {
         throw new StoreError(

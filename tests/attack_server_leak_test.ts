@@ -28,6 +28,7 @@ import type { Address } from "../core/net/envelope.ts";
 import { randomBytes, toHex } from "../core/bytes.ts";
 import { type AccessKeys, accessKeys, proveAccess } from "../core/access.ts";
 import { decodeHeader } from "../core/header.ts";
+import { makeDeletionRecord } from "../core/deletion.ts";
 import { unlock } from "../core/unlock.ts";
 
 /** The error codes of docs/PROTOCOL.md ("Requests and replies"). */
@@ -66,6 +67,7 @@ Deno.test("errors: a get-begin racing an rm gets 'not-found', never a file syste
         const { objectId } = decodeHeader(header);
         const unlocked = await unlock(header, { tag, password: PASSWORD });
         const keys = await accessKeys(unlocked.keys.retrievalToken);
+        const record = await makeDeletionRecord(header, keys);
         await Promise.all(servers.map(async (server) => {
           const signed = await prepare(racer, server, keys, objectId, tag, RACERS + 1);
           const rm = signed.pop()!;
@@ -77,7 +79,7 @@ Deno.test("errors: a get-begin racing an rm gets 'not-found', never a file syste
               () => undefined,
               (error: unknown) => error,
             );
-            if (i === RACERS / 2) await racer.request(server, "rm", { tag, ...rm });
+            if (i === RACERS / 2) await racer.request(server, "rm", { tag, record, ...rm });
             const error = await settled;
             const code = error === undefined
               ? "ok"

@@ -1,7 +1,8 @@
 /**
  * Protocol 4's server side over Redis, against a real `secshrnet serve`: the
  * fields of `head` and `list` (access keys, deletion records, entries that
- * hold only a record), `rm` that needs a record, and `forget`.
+ * hold only a record), `rm` that needs a record (once the tag is found), and
+ * `forget`.
  */
 
 import { proveAccess } from "../core/access.ts";
@@ -20,6 +21,7 @@ Deno.test("serve: head and list carry access keys and deletion records; rm needs
   const [a1, a2] = await Promise.all([1, 2].map((v) => sealObject("/wire/a", text(`a${v}`), v)));
   const b1 = await sealObject("/wire/b", text("b1"), 1);
   const c1 = await sealObject("/wire/c", text("c1"), 1);
+  const none = await sealObject("/wire/none", text("none"), 1);
   const network = await startNetwork(0);
   let host: Host | undefined;
   try {
@@ -71,6 +73,8 @@ Deno.test("serve: head and list carry access keys and deletion records; rm needs
       "/wire/c": { deleted: recordC },
     });
 
+    // rm of a tag not stored here: not-found, record or none.
+    assertEquals(await refusal("rm", await rmBody(none, {})), "not-found");
     // rm: without a record, with a malformed one, with the older object's: bad-request.
     assertEquals(await refusal("rm", await rmBody(a2, {})), "bad-request");
     assertEquals(
