@@ -223,20 +223,21 @@ export class Store {
     return await this.withTag(tag, async (tagDir) => {
       const objects = await this.objects(tag);
       if (objects.length === 0) throw new StoreError("not-found", "tag not stored here");
+      const [newest] = objects;
+      // The proof first: without one, nothing about the record is answered.
+      await checkAccess(newest, "rm", access);
       if (record === undefined) {
         throw new StoreError(
           "bad-request",
           "rm needs the deletion record of the newest object (field record)",
         );
       }
-      const [newest] = objects;
       if (!equalBytes(newest.header, record.headerBytes)) {
         throw new StoreError(
           "bad-request",
           "the deletion record is not for the newest object stored here",
         );
       }
-      await checkAccess(newest, "rm", access);
       await checkRecord(newest, record);
       return await this.#deleteUpTo(tagDir, objects, record);
     });
