@@ -208,12 +208,12 @@ export class Store {
 
   /**
    * Deletes every object of `tag`, for a proof of `rm` on its newest one and
-   * that object's deletion `record`: `not-found` when the tag holds no object
-   * (whatever the record), `bad-request` when the record is missing or for
-   * another object, `forbidden` when its signature does not verify under the
-   * object's access key. The record is stored, durably, first: from then on
-   * the objects are gone, whatever happens to their directories. Returns how
-   * many objects there were.
+   * that object's deletion `record`, checked in this order: `not-found` when
+   * the tag holds no object, `forbidden` for a wrong proof, `bad-request` when
+   * the record is missing or for another object, `forbidden` when its
+   * signature does not verify under the object's access key. The record is
+   * stored, durably, first: from then on the objects are gone, whatever
+   * happens to their directories. Returns how many objects there were.
    */
   async remove(
     tag: string,
