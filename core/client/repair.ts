@@ -299,8 +299,13 @@ async function lostKeyShare(
   throw new Error(`no x coordinate gives key share ${index} the manifest commits to`);
 }
 
-/** Attempts at beginning an upload while another upload of the tag holds the server. */
-const BEGIN_ATTEMPTS = 4;
+/**
+ * Attempts at beginning an upload while another upload of the tag holds the
+ * server, 1–2 s apart: an upload orphaned by a killed client gives way once
+ * its rate has decayed below the eviction threshold (a few seconds; more on a
+ * loaded server).
+ */
+const BEGIN_ATTEMPTS = 10;
 
 /** Begins the upload of `target`'s share; in place it proves `replace` on the object itself. */
 async function beginUpload(
