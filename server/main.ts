@@ -107,6 +107,9 @@ export async function runServer(
       log,
     });
     scrubber = scrub;
+    // Before connecting: once the server is on the bus (what tests wait for), it has been said.
+    const open = openRedisWarning(config.redis.url);
+    if (open !== undefined) log("warn", open);
     const caFile = config.redis.tls?.caFile;
     const ca = caFile === undefined ? undefined : await Deno.readTextFile(caFile);
     let host: Host | undefined;
@@ -143,8 +146,6 @@ export async function runServer(
       "info",
       `serving as ${host.address} on network ${config.network.name} (root ${root}, ${objects} objects, ${bytes} bytes)`,
     );
-    const open = openRedisWarning(config.redis.url);
-    if (open !== undefined) log("warn", open);
     return {
       address: host.address,
       stop: async () => {

@@ -146,6 +146,7 @@ export class Scrubber {
         if (this.#abort.signal.aborted) return false;
         const read = await readFull(file, buffer);
         if (read === 0) break;
+        await this.#pace(read);
         const data = buffer.subarray(0, read);
         if (hasher !== undefined) {
           await hasher.update(data);
@@ -157,7 +158,6 @@ export class Scrubber {
           }
         }
         offset += read;
-        await this.#pace(read);
       }
     } finally {
       file.close();

@@ -183,7 +183,7 @@ Deno.test("serve: the scrub finds a flipped byte by itself; head, list and info 
     const server = await network.addServer();
     await network.waitForServers(1);
     const [stored] = await (await Store.open(root)).objects(TAG);
-    await flipByte(`${stored.dir}/share`, 3 * CHECKSUM_BLOCK - 1);
+    await flipByte(`${stored.dir}/share`, 2 * CHECKSUM_BLOCK + 1000);
     await waitUntil(
       () => Deno.stat(`${stored.dir}/damaged`).then(() => true, () => false),
       20_000,

@@ -110,7 +110,7 @@ export async function flipByte(path: string, offset: number): Promise<void> {
   try {
     const byte = new Uint8Array(1);
     await file.seek(offset, Deno.SeekMode.Start);
-    await file.read(byte);
+    if (await file.read(byte) !== 1) throw new Error(`${path} has no byte ${offset}`);
     byte[0] ^= 0x01;
     await file.seek(offset, Deno.SeekMode.Start);
     await file.write(byte);
