@@ -151,13 +151,14 @@ try {
   step("Checking redundancy: 3 of 5 shares left, so the file is degraded (exit 3)");
   await run(network, ["check"], 3);
 
-  step("Replacing the two lost servers with two empty ones, and trusting them");
+  step("Replacing the two lost servers with two empty ones; trusting them, untrusting the lost");
   for (let i = 0; i < 2; i++) {
     const server = await network.addServer({ trusted: false });
     console.log(`  server ${server.name}  root ${server.root}`);
   }
   await network.waitForServers(5);
   await run(network, ["trust", "--all"]);
+  await run(network, ["untrust", ...network.servers.slice(0, 2).map((s) => s.name)]);
 
   step("Repairing: only the two missing shares are rebuilt and sent; the others stay as they are");
   started = performance.now();
