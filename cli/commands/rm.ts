@@ -79,8 +79,9 @@ Examples:
         ? "no trusted server is offline: they may be lost"
         : `trusted servers offline: ${offline.map(displayName).join(", ")}`;
       console.error(
-        `secshrnet: warning: shares ${indices.join(", ")} were not reached (${servers}); ` +
-          `they are deleted when their servers return and a client looks at the tag`,
+        `secshrnet: warning: ${
+          indices.length === 1 ? `share ${indices[0]} was` : `shares ${indices.join(", ")} were`
+        } not reached (${servers}); deleted when its server returns and a client looks at the tag`,
       );
     }
     if (result.failed.length > 0) return EXIT.failure;

@@ -37,10 +37,11 @@ export async function get(client: Client, options: GetOptions): Promise<Retrieva
   const view = await viewTag(client, online, options.tag);
   if (view.objects.length === 0) {
     const unanswered = view.failed.length ? ` (${view.failed.length} did not answer)` : "";
+    const removed = (view.deletions?.accepted.length ?? 0) > 0 ? "; it was removed (rm)" : "";
     throw new NotFoundError(
       `tag ${
         JSON.stringify(options.tag)
-      } not found on any of ${online.length} trusted servers${unanswered}`,
+      } not found on any of ${online.length} trusted servers${unanswered}${removed}`,
     );
   }
   const vetted = vet(view, options);

@@ -113,7 +113,7 @@ export function judgedObject(
   servers: number,
 ): { object?: ObjectView; vouched: boolean; note?: string } {
   if (view.objects.length === 0) {
-    const deleted = (view.deleted?.length ?? 0) > 0 ? " (it was removed)" : "";
+    const deleted = (view.deletions?.accepted.length ?? 0) > 0 ? " (it was removed)" : "";
     return {
       vouched: false,
       note: `tag ${JSON.stringify(tag)} not found on any of ${servers} trusted servers${deleted}`,
