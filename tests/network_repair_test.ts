@@ -219,3 +219,35 @@ Deno.test("repair killed with SIGKILL mid-transfer, then run again, ends healthy
     assert(get.code === 0 && sameBytes(get.stdoutBytes, data), get.stderr);
   });
 });
+
+Deno.test("repair without TAG repairs the degraded tags the password opens and says which it skipped (exit 3)", async () => {
+  await withNetwork(3, async (network) => {
+    const other = { SECSHRNET_PASSWORD: "another password" };
+    const mine = await putBytes(network, "/repair/mine", prng(1005).bytes(100_000), ["-k", "2"]);
+    const theirs = await putBytes(network, "/repair/theirs", prng(1006).bytes(100_000), [
+      "-k",
+      "2",
+    ], other);
+    assertEquals([mine.code, theirs.code], [0, 0], mine.stderr + theirs.stderr);
+    const dead = network.servers[0];
+    await dead.stop();
+    await Deno.remove(dead.root, { recursive: true });
+    await network.addServer();
+    await network.waitForServers(3);
+
+    const first = await network.run(["repair", "--json"], { env: PW });
+    assertEquals(first.code, 3, first.stderr);
+    const repaired = JSON.parse(first.stdout) as { tag: string; after: Health }[];
+    assertEquals(repaired.map((r) => [r.tag, r.after.status]), [["/repair/mine", "healthy"]]);
+    assert(
+      first.stderr.includes("/repair/theirs") && first.stderr.includes("skipped"),
+      first.stderr,
+    );
+    const wrong = await network.run(["repair", "/repair/theirs"], { env: PW });
+    assertEquals(wrong.code, 5, wrong.stderr);
+    const second = await network.run(["repair"], { env: other });
+    assertEquals(second.code, 0, second.stdout + second.stderr);
+    const check = await network.run(["check"]);
+    assertEquals(check.code, 0, check.stdout + check.stderr);
+  });
+});

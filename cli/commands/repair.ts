@@ -12,6 +12,7 @@ import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS } from "../args.ts";
 import { configFrom, headerPolicy, maxLogN, password, withClient } from "../context.ts";
 import { formatSize, printJson } from "../format.ts";
 import { Progress } from "../progress.ts";
+import { EXIT } from "../exit.ts";
 import type { Command } from "./command.ts";
 import { exitFor, printHealth } from "./check.ts";
 
@@ -43,8 +44,9 @@ Options:
   -h, --help            show this help
 
 Exit codes: 0 every tag repaired is healthy; 3 one is still degraded (too few
-servers online that hold nothing of it: named); 4 one is lost (fewer than k
-sound shares; or not found); 5 wrong password; 1 failure.
+servers online that hold nothing of it: named; or, without TAG, another
+password protects it); 4 one is lost (fewer than k sound shares; or not
+found); 5 wrong password (it opens none of them); 1 failure.
 
 Examples:
   secshrnet trust NEW-SERVER-ID && secshrnet repair     # after replacing a dead server
@@ -108,7 +110,10 @@ Examples:
       return { results, skipped, lost };
     });
     for (const tag of skipped) {
-      console.error(`secshrnet: ${tag}: skipped, this password does not open it`);
+      console.error(
+        `secshrnet: ${tag}: still degraded, skipped: this password does not open it; run ` +
+          `'secshrnet repair ${tag}' with its password`,
+      );
     }
     if (results.length === 0 && skipped.length > 0) throw new WrongPasswordError();
     if (parsed.values.json) printJson(results);
@@ -116,7 +121,9 @@ Examples:
       for (const r of results) printRepair(r);
       printHealth(results.map((r) => r.after));
     }
-    return exitFor([...results.map((r) => r.after), ...lost]);
+    // A degraded tag skipped for its password is still degraded: not a 0.
+    const left = skipped.length > 0 ? EXIT.reduced : EXIT.ok;
+    return Math.max(exitFor([...results.map((r) => r.after), ...lost]), left);
   },
 };
 
