@@ -36,7 +36,7 @@ export interface Parsed {
 export function parse(args: string[], options: Options): Parsed {
   try {
     const { values, positionals } = parseArgs({
-      args,
+      args: splitShortEquals(args, options),
       options,
       allowPositionals: true,
       strict: true,
@@ -55,6 +55,29 @@ export function parse(args: string[], options: Options): Parsed {
   }
 }
 
+/**
+ * `-k=2` as `-k 2` (parseArgs takes `=2` as the value of a short flag), for
+ * the short flags of `options` that take a value; `--` ends the flags.
+ */
+function splitShortEquals(args: string[], options: Options): string[] {
+  const valued = new Set(
+    Object.values(options).filter((o) => o.type === "string" && o.short).map((o) => o.short),
+  );
+  const out: string[] = [];
+  for (const [i, arg] of args.entries()) {
+    if (arg === "--") return [...out, ...args.slice(i)];
+    const match = /^-([A-Za-z])=(.*)$/s.exec(arg);
+    if (match && valued.has(match[1])) out.push(`-${match[1]}`, match[2]);
+    else out.push(arg);
+  }
+  return out;
+}
+
+/** How a flag is written on the command line: `-k` for a one-letter name, else `--name`. */
+export function flagName(name: string): string {
+  return name.length === 1 ? `-${name}` : `--${name}`;
+}
+
 /** An integer flag value within `min..max`, or `undefined` when absent. */
 export function intFlag(
   value: unknown,
@@ -65,7 +88,7 @@ export function intFlag(
   if (value === undefined) return undefined;
   const number = Number(value);
   if (typeof value !== "string" || !/^\d+$/.test(value) || number < min || number > max) {
-    throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+    throw new UsageError(`${flagName(name)} must be an integer from ${min} to ${max}`);
   }
   return number;
 }

@@ -63,8 +63,13 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 stored with reduced redundancy,
 
 /** Runs the command line `args`; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const [name, ...rest] = args;
-  if (name === undefined || name === "help" || name === "-h" || name === "--help") {
+  const [name, ...rest] = configFirst(args);
+  if (name === undefined) {
+    // No command is a usage error: the help goes to stderr, exit 2.
+    console.error(help());
+    return EXIT.usage;
+  }
+  if (name === "help" || name === "-h" || name === "--help") {
     console.log(help());
     return EXIT.ok;
   }
@@ -87,6 +92,24 @@ export async function main(args: string[]): Promise<number> {
     report(error);
     return exitCodeFor(error);
   }
+}
+
+/**
+ * `secshrnet -c CONF COMMAND ...` as `secshrnet COMMAND -c CONF ...`: the
+ * config flag may come before the command, as in git or restic.
+ */
+function configFirst(args: string[]): string[] {
+  const [first, second] = args;
+  if ((first === "-c" || first === "--config") && second !== undefined) {
+    const [, , command, ...rest] = args;
+    return command === undefined ? [] : [command, first, second, ...rest];
+  }
+  const joined = /^(?:-c=?|--config=)(.+)$/s.exec(first ?? "");
+  if (joined) {
+    const [, command, ...rest] = args;
+    return command === undefined ? [] : [command, "-c", joined[1], ...rest];
+  }
+  return args;
 }
 
 function usage(message: string): number {

@@ -69,6 +69,9 @@ Examples:
     const [tag, file] = positionals(parsed, 2, 2, "secshrnet put TAG FILE|-");
     const k = intFlag(parsed.values.k, "k", 1, 255);
     const n = intFlag(parsed.values.n, "n", 1, 255);
+    if (k !== undefined && n !== undefined && k > n) {
+      throw new UsageError(`-k ${k} is more than -n ${n}: k shares of n are needed to rebuild`);
+    }
     const config = await configFrom(parsed);
     const logN = intFlag(parsed.values["log-n"], "log-n", 10, 30) ?? config.kdf.logN;
     if (logN < config.kdf.minLogN) {
