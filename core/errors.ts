@@ -73,6 +73,30 @@ export class KdfLimitError extends SecshrnetError {
   }
 }
 
+/** scrypt at this work factor needs more memory than the machine has available. */
+export class KdfMemoryError extends SecshrnetError {
+  constructor(logN: number, needBytes: number, availableBytes: number) {
+    super(
+      "kdf-limit",
+      `scrypt logN ${logN} needs ${binarySize(needBytes)} of memory and this machine has ` +
+        `${binarySize(availableBytes)} available; use a lower work factor (--log-n 20 needs ` +
+        `1 GiB) or run it on a machine with more memory`,
+    );
+  }
+}
+
+/** `bytes` in the largest binary unit that keeps it at least 1 (for messages). */
+function binarySize(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
 /** The object was sealed under a different tag than the one asked for. */
 export class WrongTagError extends SecshrnetError {
   constructor(expected: string, found: string) {

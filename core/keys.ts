@@ -13,6 +13,7 @@
 
 import { scryptAsync } from "@noble/hashes/scrypt.js";
 import { concat, utf8, webBytes } from "./bytes.ts";
+import { KdfMemoryError } from "./errors.ts";
 
 /** scrypt parameters as recorded in the header. */
 export interface KdfParams {
@@ -59,6 +60,26 @@ export interface DeriveOptions {
   onProgress?: (fraction: number) => void;
 }
 
+/** Bytes of memory scrypt needs for `params` (its V array: 128 · r · N · p). */
+export function scryptMemory(params: Pick<KdfParams, "logN" | "r" | "p">): number {
+  return 128 * params.r * 2 ** params.logN * params.p;
+}
+
+/**
+ * Throws a KdfMemoryError when scrypt at `params` needs more memory than the
+ * system has available now, instead of failing deep inside an allocation.
+ */
+export function checkKdfMemory(params: Pick<KdfParams, "logN" | "r" | "p">): void {
+  let available: number;
+  try {
+    available = Deno.systemMemoryInfo().available;
+  } catch {
+    return; // Unknown here: let the allocation decide.
+  }
+  const need = scryptMemory(params);
+  if (available > 0 && need > available) throw new KdfMemoryError(params.logN, need, available);
+}
+
 /** Runs scrypt over the NFC-normalised UTF-8 password (or the raw bytes given). */
 export async function deriveMasterKey(
   password: string | Uint8Array,
@@ -66,6 +87,7 @@ export async function deriveMasterKey(
   options: DeriveOptions = {},
 ): Promise<Uint8Array> {
   const secret = typeof password === "string" ? utf8(password.normalize("NFC")) : password;
+  checkKdfMemory(params);
   return await scryptAsync(secret, params.salt, {
     N: 2 ** params.logN,
     r: params.r,

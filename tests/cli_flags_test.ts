@@ -64,3 +64,13 @@ Deno.test("-c CONFIG may come before the command", async () => {
     assert(stderr.includes("config file /nonexistent.conf not found"), stderr);
   }
 });
+
+Deno.test("--log-n 30 says what scrypt would need before anything is contacted, exit 2", async () => {
+  const available = Deno.systemMemoryInfo().available;
+  assert(available < 2 ** 40, `this test needs a machine with under 1 TiB free (${available})`);
+  const { code, stderr } = await run(["put", "/t", main, "--log-n", "30"]);
+  assertEquals(code, 2, stderr);
+  assert(oneLine(stderr), stderr);
+  assert(stderr.includes("scrypt logN 30 needs 1 TiB of memory"), stderr);
+  assert(!stderr.includes("RangeError"), stderr);
+});

@@ -8,9 +8,10 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { concat, fromHex, toHex, utf8 } from "../core/bytes.ts";
-import { deriveMasterKey, deriveObjectKeys } from "../core/keys.ts";
+import { deriveMasterKey, deriveObjectKeys, scryptMemory } from "../core/keys.ts";
+import { KdfMemoryError } from "../core/errors.ts";
 import { decodeHeader } from "../core/header.ts";
-import { assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
 
 Deno.test("scrypt matches RFC 7914 section 12 (N=1024, r=8, p=16), first 32 bytes", async () => {
   const master = await deriveMasterKey(utf8("password"), {
@@ -49,4 +50,14 @@ Deno.test("HKDF labels as specified, recomputed with an independent HKDF", async
     const fragmentMac = new Uint8Array(await crypto.subtle.sign("HMAC", keys.fragmentKey, message));
     assertEquals(toHex(fragmentMac), toHex(hmac(sha256, expand("fragment key"), message)));
   }
+});
+
+Deno.test("scrypt beyond the memory available is refused before allocating, saying what it needs", async () => {
+  assertEquals(scryptMemory({ logN: 20, r: 8, p: 1 }), 2 ** 30);
+  assert(Deno.systemMemoryInfo().available < 2 ** 40, "needs a machine with under 1 TiB free");
+  const error = await assertRejects(
+    () => deriveMasterKey("pw", { logN: 30, r: 8, p: 1, salt: new Uint8Array(32) }),
+    KdfMemoryError,
+  );
+  assert(error.message.includes("needs 1 TiB"), error.message);
 });

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { checkKdfMemory } from "../../core/keys.ts";
+import { SCRYPT_P, SCRYPT_R } from "../../core/header.ts";
 import { displayName } from "../../core/net/envelope.ts";
 import { put as putObject } from "../../core/client/put.ts";
 import { UsageError } from "../../core/errors.ts";
@@ -80,6 +82,8 @@ Examples:
           `client would refuse to open what it stores; lower min_log_n in the config first`,
       );
     }
+    // Before any server is contacted or a password asked for.
+    checkKdfMemory({ logN, r: SCRYPT_R, p: SCRYPT_P });
     const { stream, size } = file === "-"
       ? { stream: Deno.stdin.readable, size: undefined }
       : await openInput(file);
