@@ -23,6 +23,7 @@ import { shellCommand } from "./commands/shell.ts";
 import { PasswordError } from "./password.ts";
 import { tuneAllocator } from "../core/memory.ts";
 import { closest } from "./suggest.ts";
+import { clearProgress } from "./progress.ts";
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -119,6 +120,7 @@ function usage(message: string): number {
 
 /** Prints `error` as one line on stderr. */
 function report(error: unknown): void {
+  clearProgress(); // never "…99%secshrnet: wrong password"
   if (
     error instanceof SecshrnetError || error instanceof PasswordError ||
     error instanceof InterruptedError

@@ -9,6 +9,14 @@
 
 import { formatSize } from "./format.ts";
 
+/** The progress line on screen now, if any. */
+let shown: Progress | undefined;
+
+/** Clears whatever progress line is on screen, so an error starts on a clean line. */
+export function clearProgress(): void {
+  shown?.done();
+}
+
 /** A progress line for one operation. */
 export class Progress {
   readonly #enabled: boolean;
@@ -52,6 +60,7 @@ export class Progress {
   done(): void {
     if (this.#drawn) this.#write("\r\x1b[2K");
     this.#drawn = false;
+    if (shown === this) shown = undefined;
   }
 
   #draw(text: string): void {
@@ -62,6 +71,7 @@ export class Progress {
     const width = Deno.consoleSize().columns - 1;
     this.#write(`\r\x1b[2K${text.slice(0, Math.max(10, width))}`);
     this.#drawn = true;
+    shown = this;
   }
 
   #write(text: string): void {

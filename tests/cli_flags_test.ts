@@ -24,7 +24,7 @@ async function run(args: string[]) {
 function oneLine(stderr: string): boolean {
   const lines = stderr.trim().split("\n");
   return lines.length === 1 && lines[0].startsWith("secshrnet: ") &&
-    !/unexpected error|\bat .*:\d+:\d+|\x1b\[/.test(stderr);
+    !/unexpected error|\bat .*:\d+:\d+/.test(stderr) && !stderr.includes("\x1b[");
 }
 
 Deno.test("no command is a usage error: help on stderr, exit 2", async () => {
