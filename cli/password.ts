@@ -67,7 +67,9 @@ export async function readPassword(options: {
   if (source.passwordFd !== undefined) {
     const fd = source.passwordFd;
     if (!Number.isSafeInteger(fd) || fd < 0) throw new PasswordError(`bad password fd ${fd}`);
-    const bytes = await readAll(`/dev/fd/${fd}`, `cannot read password fd ${fd}`, "not open");
+    const notOpen = `not open; pass an open descriptor, e.g. --password-fd ${fd} ${fd}<passfile`;
+    if (runtimeDescriptor(fd)) throw new PasswordError(`cannot read password fd ${fd}: ${notOpen}`);
+    const bytes = await readAll(`/dev/fd/${fd}`, `cannot read password fd ${fd}`, notOpen);
     return nonEmpty(decodeSecret(bytes, `password fd ${fd}`), `password fd ${fd}`);
   }
   const env = source.env ?? Deno.env.toObject();
@@ -87,6 +89,57 @@ export async function readPassword(options: {
     return first;
   } finally {
     terminal.close?.();
+  }
+}
+
+/** O_CLOEXEC in /proc/self/fdinfo's octal "flags". */
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * The descriptors Deno itself had open (close-on-exec) when this module was
+ * loaded: its event loop and module caches. A descriptor the caller passed
+ * (`9<file`) survived exec, so it is never close-on-exec; one the program
+ * opens later is not in the set. Linux only (empty elsewhere or without
+ * permission to read /proc/self).
+ */
+const RUNTIME_DESCRIPTORS: ReadonlySet<number> = snapshotRuntimeDescriptors();
+
+function snapshotRuntimeDescriptors(): Set<number> {
+  const found = new Set<number>();
+  try {
+    if (Deno.build.os !== "linux") return found;
+    if (Deno.permissions.querySync({ name: "read", path: "/proc/self" }).state !== "granted") {
+      return found;
+    }
+    for (const entry of Deno.readDirSync("/proc/self/fd")) {
+      try {
+        const info = Deno.readTextFileSync(`/proc/self/fdinfo/${entry.name}`);
+        const flags = /^flags:\s*([0-7]+)/m.exec(info);
+        if (flags !== null && (parseInt(flags[1], 8) & O_CLOEXEC) !== 0) {
+          found.add(Number(entry.name));
+        }
+      } catch {
+        // The descriptor of the listing itself, closed by now.
+      }
+    }
+  } catch {
+    // No /proc: nothing is known to be the runtime's.
+  }
+  return found;
+}
+
+/**
+ * Whether `fd` is one of the runtime's own descriptors rather than one the
+ * caller opened: still open, still close-on-exec, and open since startup.
+ */
+function runtimeDescriptor(fd: number): boolean {
+  if (!RUNTIME_DESCRIPTORS.has(fd)) return false;
+  try {
+    const info = Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`);
+    const flags = /^flags:\s*([0-7]+)/m.exec(info);
+    return flags !== null && (parseInt(flags[1], 8) & O_CLOEXEC) !== 0;
+  } catch {
+    return false; // closed meanwhile: the read reports "not open"
   }
 }
 

@@ -22,13 +22,19 @@ export const get: Command = {
   help: `Usage: secshrnet get TAG [FILE|-] [--force] [--json]
 
 Rebuilds the newest object of TAG from any k trusted servers and writes it
-to FILE (default: the last part of TAG, in the current directory), or to
-standard output for -. The file appears only once complete and verified; an
-existing file is replaced only with --force. Only an object that at least k
-trusted servers vouch for is used (see 'secshrnet trust').
+to FILE (default: the last part of TAG, in the current directory; when FILE
+is a directory, the last part of TAG inside it), or to standard output for -.
+The file appears only once complete and verified; an existing file is
+replaced only with --force. Only an object that at least k trusted servers
+vouch for is used (see 'secshrnet trust').
+
+With -, standard output must not be a terminal (give FILE, or redirect it)
+unless --force. When the reader of - stops early (e.g. '| head -c 10'), the
+download is cancelled and get exits 141 without a message, as a Unix tool
+killed by SIGPIPE does.
 
 Options:
-      --force           overwrite FILE if it exists
+      --force           overwrite FILE if it exists; with -, write to a terminal
   -k 1                  the object was stored with -k 1 (accept k = 1 headers)
       --password-file F read the password from file F
       --password-fd N   read the password from file descriptor N
@@ -41,7 +47,8 @@ Options:
   -h, --help            show this help
 
 Exit codes: 0 retrieved; 4 tag not found or fewer than k intact shares;
-5 wrong password; 6 FILE exists; 1 other failure; 2 usage.
+5 wrong password; 6 FILE exists; 1 other failure; 2 usage;
+141 the reader of - closed the pipe early.
 
 Examples:
   secshrnet get /keys/wallet.dat ~/wallet.dat
@@ -57,8 +64,13 @@ Examples:
   },
   async run(args) {
     const parsed = parse(args, this.options);
-    const [tag, file = defaultFile(tag)] = positionals(parsed, 1, 2, "secshrnet get TAG [FILE|-]");
+    const [tag, given] = positionals(parsed, 1, 2, "secshrnet get TAG [FILE|-]");
     const force = parsed.values.force === true;
+    if (given === "-" && parsed.values.json) {
+      throw new UsageError("--json cannot be used with -: the file goes to standard output");
+    }
+    refuseTerminal(given, force, Deno.stdout.isTerminal());
+    const file = await outputPath(tag, given);
     if (file !== "-" && !force && await exists(file)) {
       throw new ExistsError(`${file} exists; use --force to overwrite it`);
     }
@@ -74,10 +86,21 @@ Examples:
       });
       const size = retrieval.header.size;
       const plaintext = counting(retrieval.plaintext, (bytes) => progress.bytes(bytes, size));
-      await interruptible(async (signal) => {
-        if (file === "-") await writeStream(plaintext, Deno.stdout, signal);
-        else await writeAtomically(plaintext, file, force, signal);
+      const closed = await interruptible(async (signal) => {
+        if (file !== "-") {
+          await writeAtomically(plaintext, file, force, signal);
+          return false;
+        }
+        try {
+          await writeStream(plaintext, Deno.stdout, signal);
+          return false;
+        } catch (error) {
+          // The reader stopped: writeStream's loop has cancelled the download.
+          if (error instanceof Deno.errors.BrokenPipe) return true;
+          throw error;
+        }
       }).finally(() => progress.done());
+      if (closed) return EXIT_BROKEN_PIPE;
       const rejected = retrieval.rejected();
       for (const r of rejected) {
         console.error(`secshrnet: warning: did not use ${displayName(r.server)}: ${r.reason}`);
@@ -99,6 +122,39 @@ Examples:
     });
   },
 };
+
+/** Exit code when the reader of `-` closed the pipe: 128 + SIGPIPE, as a shell reports a tool killed by it. */
+export const EXIT_BROKEN_PIPE = 141;
+
+/**
+ * Refuses to write the file to standard output when that is a terminal
+ * (binary on the screen), unless --force, as age does.
+ */
+export function refuseTerminal(file: string | undefined, force: boolean, terminal: boolean): void {
+  if (file === "-" && terminal && !force) {
+    throw new UsageError(
+      "refusing to write binary to a terminal; give a FILE, redirect, or use --force",
+    );
+  }
+}
+
+/**
+ * Where get writes: `-`; FILE; the last part of TAG inside FILE when FILE is
+ * a directory (or a link to one); or the last part of TAG when FILE is not
+ * given. Decided before anything is downloaded.
+ */
+export async function outputPath(tag: string, file: string | undefined): Promise<string> {
+  if (file === undefined) return defaultFile(tag);
+  if (file === "-") return file;
+  let directory = false;
+  try {
+    directory = (await Deno.stat(file)).isDirectory;
+  } catch {
+    // Not there (or a dangling link): the file itself; writing reports problems.
+  }
+  if (!directory) return file;
+  return `${file.replace(/\/+$/, "") || ""}/${defaultFile(tag)}`;
+}
 
 /** The last part of `tag`, as a file name in the current directory. */
 function defaultFile(tag: string): string {
