@@ -16,34 +16,48 @@ import type { Command } from "./command.ts";
 export const ls: Command = {
   name: "ls",
   summary: "list the tags stored on the network",
-  help: `Usage: secshrnet ls [--json]
+  help: `Usage: secshrnet ls [PATTERN...] [--json]
 
 Lists every tag on the trusted servers online with its size, creation time,
 k/n, the trusted servers holding its newest object and whether at least k of
-them vouch for it (so it can be retrieved now). Needs no password.
+them vouch for it (so it can be retrieved now). Needs no password. With
+PATTERNs, only the tags matching one of them: * matches any characters
+(slashes too: a tag is a flat name), ? one character. Quote them for the shell.
 
 Options:
   -k 1                  count objects stored with -k 1 as recoverable
+      --timeout S       give up on a server silent for S seconds (default [client]
+                        timeout, else 20)
       --json            print a JSON array
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help
 
 Examples:
   secshrnet ls
+  secshrnet ls '/keys/*'
   secshrnet ls --json | jq -r '.[] | select(.recoverable | not) | .tag'   # tags at risk`,
-  options: { ...CLIENT_OPTIONS, json: { type: "boolean" }, k: { type: "string", short: "k" } },
+  options: {
+    ...CLIENT_OPTIONS,
+    json: { type: "boolean" },
+    k: { type: "string", short: "k" },
+    timeout: { type: "string" },
+  },
   async run(args) {
     const parsed = parse(args, this.options);
-    positionals(parsed, 0, 0, "secshrnet ls [--json]");
+    const patterns = parsed.positionals.map(globToRegExp);
     const config = await configFrom(parsed);
     const policy = headerPolicy(parsed, config);
     const listing = await withClient(config, (client) => listTags(client, policy));
+    if (patterns.length > 0) {
+      listing.tags = listing.tags.filter((t) => patterns.some((pattern) => pattern.test(t.tag)));
+    }
     for (const { server, error } of listing.failed) {
       console.error(`secshrnet: warning: ${displayName(server)} did not answer: ${error}`);
     }
     if (parsed.values.json) printJson(listing.tags);
-    else if (listing.tags.length === 0) console.error("no tags stored");
-    else {
+    else if (listing.tags.length === 0) {
+      console.error(patterns.length > 0 ? "no tag matches" : "no tags stored");
+    } else {
       console.log(table(
         ["TAG", "SIZE", "CREATED (UTC)", "K/N", "SERVERS", "RECOVERABLE"],
         listing.tags.map((t) => [
@@ -64,7 +78,7 @@ Examples:
 export const servers: Command = {
   name: "servers",
   summary: "list the online servers",
-  help: `Usage: secshrnet servers [--json]
+  help: `Usage: secshrnet servers [--json] [--timeout S]
 
 Lists the servers online on the network with whether you trust them (only
 trusted servers are used; see 'secshrnet trust'), their host, system,
@@ -72,6 +86,8 @@ version, objects and bytes stored, free disk, and round-trip time. Trusted
 servers that are offline are named on stderr.
 
 Options:
+      --timeout S       give up on a server silent for S seconds (default [client]
+                        timeout, else 20)
       --json            print a JSON array
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help
@@ -79,10 +95,10 @@ Options:
 Examples:
   secshrnet servers
   secshrnet servers --json | jq length        # how many are online`,
-  options: { ...CLIENT_OPTIONS, json: { type: "boolean" } },
+  options: { ...CLIENT_OPTIONS, json: { type: "boolean" }, timeout: { type: "string" } },
   async run(args) {
     const parsed = parse(args, this.options);
-    positionals(parsed, 0, 0, "secshrnet servers [--json]");
+    positionals(parsed, 0, 0, "secshrnet servers [--json] [--timeout S]");
     const info = await withClient(await configFrom(parsed), (client) => serverInfo(client));
     for (const { server, error } of info.failed) {
       console.error(`secshrnet: warning: ${displayName(server)} did not answer: ${error}`);
@@ -113,3 +129,11 @@ Examples:
     return EXIT.ok;
   },
 };
+
+/** A shell-style glob over a whole tag: `*` any characters (slashes too), `?` one. */
+export function globToRegExp(pattern: string): RegExp {
+  const body = [...pattern].map((c) =>
+    c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")
+  ).join("");
+  return new RegExp(`^${body}$`, "su");
+}
