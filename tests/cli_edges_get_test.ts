@@ -116,6 +116,8 @@ Deno.test("get: edges of FILE, -, terminals, --json and --password-fd, through t
       const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
       const output = await child.output();
       clearTimeout(guard);
+      // script(1) needs a stdin to copy to the terminal; nothing is typed into it.
+      await child.stdin.close().catch(() => {});
       const text = new TextDecoder().decode(output.stdout) +
         new TextDecoder().decode(output.stderr);
       assertEquals(output.code, 2, text);
