@@ -75,6 +75,11 @@ function connectHint(url: string, reason: string): string {
   if (url.startsWith("redis:") && /EPIPE|ECONNRESET|connection closed/.test(reason)) {
     return " (if that port speaks TLS, use a rediss:// URL)";
   }
+  if (url.startsWith("rediss:") && /EPIPE|ECONNRESET/.test(reason)) {
+    // The certificate alert may lose the race with our first write.
+    return " (Redis closed the TLS connection; if it asks for a client certificate, which " +
+      "secshrnet does not send, set tls-auth-clients to no or optional there)";
+  }
   return "";
 }
 
