@@ -7,6 +7,7 @@
  * @module
  */
 
+import { renamingErrors } from "../../core/renaming.ts";
 import {
   ExistsError,
   KdfLimitError,
@@ -242,7 +243,10 @@ async function write(
   rename: (error: unknown) => unknown,
 ): Promise<void> {
   const size = object.header.size;
-  const plaintext = counting(renaming(opened.plaintext, rename), (n) => progress.bytes(n, size));
+  const plaintext = counting(
+    renamingErrors(opened.plaintext, rename),
+    (n) => progress.bytes(n, size),
+  );
   await interruptible(async (signal) => {
     if (file === "-") await writeStream(plaintext, Deno.stdout, signal);
     else await writeAtomically(plaintext, file, force, signal);
@@ -342,26 +346,4 @@ async function policyFrom(parsed: Parsed): Promise<HeaderPolicy> {
     ? parseConfig("", "(defaults)")
     : await loadConfig({ path, env: home });
   return headerPolicy(parsed, config);
-}
-
-/** `plaintext`, with an error it fails with passed through `rename` first. */
-function renaming(
-  plaintext: ReadableStream<Uint8Array>,
-  rename: (error: unknown) => unknown,
-): ReadableStream<Uint8Array> {
-  const reader = plaintext.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { value, done } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } catch (error) {
-        controller.error(rename(error));
-      }
-    },
-    async cancel(reason) {
-      await reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
 }

@@ -20,6 +20,7 @@ import { bytesField, uintField } from "../net/fields.ts";
 import { RemoteError } from "../net/host.ts";
 import { openUnlocked, type ShareSource, type SpareSource, type VerifiedParts } from "../open.ts";
 import { unlock, type UnlockedObject } from "../unlock.ts";
+import { renamingErrors } from "../renaming.ts";
 import { accessKeys } from "../access.ts";
 import type { Holder, ObjectView } from "./heads.ts";
 import type { Client } from "./session.ts";
@@ -196,7 +197,7 @@ export async function retrieveObject(
       unlocked,
       verified: opened.verified,
       header: opened.header,
-      plaintext: namingServers(opened.plaintext, nameServers),
+      plaintext: renamingErrors(opened.plaintext, nameServers),
       sources: used,
       rejected: () => [...rejected, ...opened.rejections.map(toServer)],
     };
@@ -215,27 +216,4 @@ function uniqueFirst(holders: readonly Holder[]): Holder[] {
   const sorted = [...holders].sort((a, b) => a.index - b.index);
   const first = sorted.filter(({ index }) => !seen.has(index) && seen.add(index));
   return [...first, ...sorted.filter((h) => !first.includes(h))];
-}
-
-/**
- * `plaintext`, but an error it fails with passes through `rename` first (so a
- * shortage of shares found while streaming names servers, not indices).
- */
-function namingServers(
-  plaintext: ReadableStream<Uint8Array>,
-  rename: (error: unknown) => unknown,
-): ReadableStream<Uint8Array> {
-  const reader = plaintext.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { value, done } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } catch (error) {
-        controller.error(rename(error));
-      }
-    },
-    cancel: (reason) => reader.cancel(reason),
-  }, { highWaterMark: 0 });
 }
