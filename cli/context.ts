@@ -12,7 +12,7 @@ import { NetworkUnavailableError, UsageError } from "../core/errors.ts";
 import { DEFAULT_MAX_LOG_N } from "../core/keys.ts";
 import { openRedisWarning } from "../core/net/url.ts";
 import { intFlag, type Parsed } from "./args.ts";
-import { type Config, configPath, loadConfig, MAX_TIMEOUT_SECONDS } from "./config.ts";
+import { type Config, configPath, loadConfig, MAX_TIMEOUT_SECONDS } from "../core/config.ts";
 import { readPassword } from "./password.ts";
 import { readTrust, trustFilePath } from "./trust.ts";
 

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ConfigError } from "./config.ts";
+import { ConfigError } from "../core/config.ts";
 
 /** One pinned server. */
 export interface TrustEntry {

@@ -12,7 +12,7 @@ import { NetworkUnavailableError } from "../core/errors.ts";
 import { Host, NetworkError } from "../core/net/host.ts";
 import { openRedisWarning } from "../core/net/url.ts";
 import { Identity } from "../core/net/identity.ts";
-import type { Config } from "../cli/config.ts";
+import type { Config } from "../core/config.ts";
 import { type Logger, openLog } from "./log.ts";
 import { lockRoot } from "./lock.ts";
 import { DEFAULT_SCRUB_INTERVAL_MS, DEFAULT_SCRUB_RATE, Scrubber } from "./scrub.ts";

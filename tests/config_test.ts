@@ -1,4 +1,4 @@
-/** cli/config.ts: loading secshrnet.conf, every key's checks and defaults, the env override. */
+/** core/config.ts: loading secshrnet.conf, every key's checks and defaults, the env override. */
 
 import { Redis } from "ioredis";
 import {
@@ -11,7 +11,7 @@ import {
   parseByteSize,
   parseConfig,
   redactUrl,
-} from "../cli/config.ts";
+} from "../core/config.ts";
 import { SecshrnetError, UsageError } from "../core/errors.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 

@@ -4,7 +4,7 @@
  * whole seconds, checked, unset by default (the built-in 20 s and 60 s).
  */
 
-import { ConfigError, MAX_TIMEOUT_SECONDS, parseConfig } from "../cli/config.ts";
+import { ConfigError, MAX_TIMEOUT_SECONDS, parseConfig } from "../core/config.ts";
 import { clientTimeouts, configFrom } from "../cli/context.ts";
 import { DEFAULT_TIMEOUTS } from "../core/client/session.ts";
 import { UsageError } from "../core/errors.ts";

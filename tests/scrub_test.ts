@@ -8,7 +8,7 @@
  * `info` over Redis.
  */
 
-import { ConfigError, parseConfig } from "../cli/config.ts";
+import { ConfigError, parseConfig } from "../core/config.ts";
 import { Host } from "../core/net/host.ts";
 import { CHECKSUM_BLOCK } from "../server/checksums.ts";
 import { Scrubber, type ScrubOptions } from "../server/scrub.ts";

@@ -7,7 +7,7 @@
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { prng } from "./prng.ts";
 import { readTrust, trustFilePath, writeTrust } from "../cli/trust.ts";
-import { ConfigError } from "../cli/config.ts";
+import { ConfigError } from "../core/config.ts";
 import { encodeHeader, MAX_TAG_VERSION, type ObjectHeader } from "../core/header.ts";
 import type { ObjectView, TagView } from "../core/client/heads.ts";
 import { newestFirst } from "../core/client/heads.ts";

@@ -21,7 +21,7 @@ import type { HeaderPolicy } from "../../core/client/vetting.ts";
 import { open, type OpenedObject } from "../../core/open.ts";
 import { encodeTag } from "../../core/tag.ts";
 import { CLIENT_OPTIONS, parse, type Parsed, PASSWORD_OPTIONS, positionals } from "../args.ts";
-import { loadConfig, parseConfig } from "../config.ts";
+import { loadConfig, parseConfig } from "../../core/config.ts";
 import { headerPolicy, password } from "../context.ts";
 import { EXIT, interruptible } from "../exit.ts";
 import { formatSize, printJson } from "../format.ts";

@@ -6,7 +6,7 @@
  */
 
 import { parse, positionals } from "../args.ts";
-import { defaultRoot, loadConfig } from "../config.ts";
+import { defaultRoot, loadConfig } from "../../core/config.ts";
 import { EXIT } from "../exit.ts";
 import { insecureTlsWarning } from "../context.ts";
 import { runServer } from "../../server/main.ts";

@@ -14,7 +14,7 @@ import process from "node:process";
 import { listTags } from "../../core/client/catalog.ts";
 import type { Client, Membership } from "../../core/client/session.ts";
 import { CLIENT_OPTIONS, parse, positionals } from "../args.ts";
-import { defaultRoot } from "../config.ts";
+import { defaultRoot } from "../../core/config.ts";
 import { type ClientConfig, configFrom, connect, WARNED_ENV } from "../context.ts";
 import { readTrust } from "../trust.ts";
 import { EXIT } from "../exit.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { loadConfig } from "../../cli/config.ts";
+import { loadConfig } from "../../core/config.ts";
 import type { Host } from "../../core/net/host.ts";
 import { runServer } from "../../server/main.ts";
 import type { Store } from "../../server/store.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { UsageError } from "../core/errors.ts";
+import { UsageError } from "./errors.ts";
 
 /** A parsed TOML table. */
 export type Table = Record<string, unknown>;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { redactUrl, splitAuthority } from "../core/net/url.ts";
+import { redactUrl, splitAuthority } from "./net/url.ts";
 export { redactUrl };
 import { parse, TomlError } from "smol-toml";
 import {
@@ -25,7 +25,7 @@ import {
 } from "./config_values.ts";
 
 export { ConfigError, parseByteSize };
-import { ABSOLUTE_MAX_LOG_N, DEFAULT_LOG_N, DEFAULT_MIN_LOG_N, MIN_LOG_N } from "../core/keys.ts";
+import { ABSOLUTE_MAX_LOG_N, DEFAULT_LOG_N, DEFAULT_MIN_LOG_N, MIN_LOG_N } from "./keys.ts";
 
 /** Where and how to reach Redis. */
 export interface RedisConfig {
