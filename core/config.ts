@@ -52,7 +52,10 @@ export interface Config {
    * `secshrnet serve`: storage limits in bytes (undefined = no limit), how long an upload
    * may receive nothing before it is dropped (undefined = the default, 60 s), and the scrub
    * (server/scrub.ts): most bytes read per second (0 = off; undefined = the default, 4 MiB/s)
-   * and the pause between passes (undefined = the default, an hour).
+   * and the pause between passes (undefined = the default, an hour). The log: `log` is a file
+   * (relative to the root), or "-" for stderr only (undefined = ROOT/secshrnetd.log);
+   * `logMaxBytes` is the size at which the file is rotated (0 = never; undefined = 10 MiB) and
+   * `logKeep` how many rotated files are kept (undefined = 3).
    */
   server: {
     maxObjectBytes?: number;
@@ -60,6 +63,9 @@ export interface Config {
     uploadTimeoutMs?: number;
     scrubRate?: number;
     scrubIntervalMs?: number;
+    log?: string;
+    logMaxBytes?: number;
+    logKeep?: number;
   };
   /**
    * scrypt work factor (log2 N) used when sealing, and the lowest a client
@@ -90,11 +96,22 @@ const KNOWN: Record<string, readonly string[]> = {
   redis: ["url", ...REDIS_PARTS, "ca_file", "tls_reject_unauthorized"],
   network: ["name"],
   client: ["timeout"],
-  server: ["max_object_bytes", "max_total_bytes", "upload_timeout", "scrub_rate", "scrub_interval"],
+  server: [
+    "max_object_bytes",
+    "max_total_bytes",
+    "upload_timeout",
+    "scrub_rate",
+    "scrub_interval",
+    "log",
+    "log_max_bytes",
+    "log_keep",
+  ],
   kdf: ["log_n", "min_log_n"],
 };
 /** Longest timeout (`[client] timeout`, `[server] upload_timeout`, `--timeout`), in seconds: a day. */
 export const MAX_TIMEOUT_SECONDS = 86_400;
+/** Most rotated server log files `[server] log_keep` may ask for. */
+export const MAX_LOG_KEEP = 100;
 /** Longest `[server] scrub_interval`, in seconds: 30 days. */
 export const MAX_SCRUB_INTERVAL_SECONDS = 30 * 86_400;
 const DEFAULT_HOST = "127.0.0.1";
@@ -250,6 +267,21 @@ function buildConfig(doc: Table, source: string | undefined, env: Env): Config {
   if (scrubRate !== undefined) config.server.scrubRate = parseRate(scrubRate, file);
   const scrubInterval = integer(server, "scrub_interval", 1, MAX_SCRUB_INTERVAL_SECONDS);
   if (scrubInterval !== undefined) config.server.scrubIntervalMs = scrubInterval * 1000;
+  const log = string(server, "log");
+  if (log !== undefined) {
+    if (log === "" || log.includes("\0")) {
+      throw wrongValue(server, "log", 'a file name or "-" (stderr)', JSON.stringify(log));
+    }
+    config.server.log = log;
+  }
+  const logMaxBytes = server.values.log_max_bytes;
+  if (logMaxBytes !== undefined) {
+    config.server.logMaxBytes = logMaxBytes === 0n || logMaxBytes === "0"
+      ? 0
+      : parseByteSize(logMaxBytes, "[server] log_max_bytes (0 = never rotate)", file);
+  }
+  const logKeep = integer(server, "log_keep", 1, MAX_LOG_KEEP);
+  if (logKeep !== undefined) config.server.logKeep = logKeep;
   const { maxObjectBytes, maxTotalBytes } = config.server;
   if (
     maxObjectBytes !== undefined && maxTotalBytes !== undefined && maxObjectBytes > maxTotalBytes

@@ -315,7 +315,7 @@ Deno.test("config: an unknown key in each table is refused, listing the known ke
   refused("[network]\nnmae = 'x'", `${FILE}: [network] nmae: unknown key (known: name)`);
   refused(
     "[server]\nmax_bytes = 1",
-    `${FILE}: [server] max_bytes: unknown key (known: max_object_bytes, max_total_bytes, upload_timeout, scrub_rate, scrub_interval)`,
+    `${FILE}: [server] max_bytes: unknown key (known: max_object_bytes, max_total_bytes, upload_timeout, scrub_rate, scrub_interval, log, log_max_bytes, log_keep)`,
   );
   refused("[kdf]\nlogN = 20", `${FILE}: [kdf] logN: unknown key (known: log_n, min_log_n)`);
   refused("[redis.extra]\nx = 1", `${FILE}: [redis] extra: unknown key`);
