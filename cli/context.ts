@@ -1,7 +1,6 @@
 /**
  * What the client commands share: loading the config named by `-c` and the
- * trust list beside it, connecting to the network, and reading the password
- * from the sources the flags and environment give.
+ * trust list beside it, and connecting to the network.
  *
  * @module
  */
@@ -13,7 +12,6 @@ import { DEFAULT_MAX_LOG_N } from "../core/keys.ts";
 import { openRedisWarning } from "../core/net/url.ts";
 import { intFlag, type Parsed } from "./args.ts";
 import { type Config, configPath, loadConfig, MAX_TIMEOUT_SECONDS } from "../core/config.ts";
-import { readPassword } from "./password.ts";
 import { readTrust, trustFilePath } from "./trust.ts";
 
 /** A client command's settings: the config, and the trust list that belongs to it. */
@@ -125,18 +123,6 @@ function refusal(error: unknown): unknown {
   return new NetworkUnavailableError(
     `Redis refused a command: ${error.message}; the Redis user's ACL must allow it (docs/REDIS.md)`,
   );
-}
-
-/** Reads the password for `tag` from --password-file, --password-fd, the environment or the terminal. */
-export async function password(parsed: Parsed, tag: string, confirm: boolean): Promise<string> {
-  const fd = intFlag(parsed.values["password-fd"], "password-fd", 0, 65535);
-  const file = parsed.values["password-file"];
-  return await readPassword({
-    source: { passwordFile: typeof file === "string" ? file : undefined, passwordFd: fd },
-    prompt: `Password for ${tag}: `,
-    confirm,
-    confirmPrompt: "Repeat the password: ",
-  });
 }
 
 /** The --max-log-n flag, default {@linkcode DEFAULT_MAX_LOG_N}. */

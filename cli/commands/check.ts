@@ -7,7 +7,8 @@
 import { displayName } from "../../core/net/envelope.ts";
 import { checkTags, type TagHealth, verifyTag } from "../../core/client/health.ts";
 import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS } from "../args.ts";
-import { configFrom, headerPolicy, maxLogN, password, withClient } from "../context.ts";
+import { configFrom, headerPolicy, maxLogN, withClient } from "../context.ts";
+import { password } from "../password_flags.ts";
 import { EXIT } from "../exit.ts";
 import { printJson, table } from "../format.ts";
 import { Progress } from "../progress.ts";

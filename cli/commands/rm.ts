@@ -7,7 +7,8 @@
 import { displayName } from "../../core/net/envelope.ts";
 import { removeTag } from "../../core/client/remove.ts";
 import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
-import { configFrom, headerPolicy, password, withClient } from "../context.ts";
+import { configFrom, headerPolicy, withClient } from "../context.ts";
+import { password } from "../password_flags.ts";
 import { EXIT } from "../exit.ts";
 import { printJson } from "../format.ts";
 import { Progress } from "../progress.ts";
