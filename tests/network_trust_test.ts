@@ -32,7 +32,7 @@ Deno.test("trust: --all pins the servers that answer, never a made-up channel; u
       await ghost.subscribe(`secshrnet:server:${ghostId}`);
       const all = await network.run(["trust", "--all", "-c", conf, "--timeout", "2"]);
       assertEquals(all.code, 0, all.stderr);
-      const ids = network.servers.map((s) => s.id).sort();
+      const ids = network.servers.map((s) => s.name).sort();
       assertEquals(lines(all.stdout).map((l) => l.split(/\s+/)[1]).sort(), ids, all.stdout);
       assert(all.stderr.includes(`${ghostId.slice(0, 16)} did not answer`), all.stderr);
       assert(all.stderr.includes("not trusted"), all.stderr);
@@ -51,7 +51,7 @@ Deno.test("trust: --all pins the servers that answer, never a made-up channel; u
     // untrust by a short id: the data commands stop using that server.
     const [dropped] = network.servers;
     const untrusted = await run(["untrust", dropped.name]);
-    assertEquals([untrusted.code, untrusted.stdout.trim()], [0, `untrusted ${dropped.id}`]);
+    assertEquals([untrusted.code, untrusted.stdout.trim()], [0, `untrusted ${dropped.name}`]);
     const put = await putBytes(network, "/trust/two", prng(9911).bytes(3000), [
       "-c",
       conf,
@@ -69,7 +69,7 @@ Deno.test("trust: --all pins the servers that answer, never a made-up channel; u
     // Back by its short id (it is online and answers).
     const back = await run(["trust", dropped.name]);
     assertEquals(back.code, 0, back.stderr);
-    assert(back.stdout.startsWith(`trusted ${dropped.id}`), back.stdout);
+    assert(back.stdout.startsWith(`trusted ${dropped.name}  `), back.stdout);
   });
 });
 

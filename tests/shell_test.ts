@@ -129,7 +129,7 @@ Deno.test("the shell: completion, help, hidden password, Ctrl-C during a put, Ct
     await terminal.waitFor(/secshrnet \(2 online, 1 untrusted\)>\s*$/m);
     await terminal.type("trust --all");
     await terminal.key("Enter");
-    await terminal.waitFor(new RegExp(`trusted ${stranger.id}`));
+    await terminal.waitFor(new RegExp(`trusted ${stranger.name}  `));
     await terminal.waitFor(/secshrnet \(3 online\)>\s*$/m);
 
     // The password never reached the screen, and Ctrl-D leaves with 0.

@@ -78,7 +78,7 @@ Examples:
       if (parsed.values.json) printJson(entries);
       else if (entries.length === 0) {
         console.error(`no servers are trusted yet (${config.trustFile})`);
-      } else entries.forEach((e) => console.log(`${e.id}  ${e.note}`.trimEnd()));
+      } else entries.forEach((e) => console.log(`${shortId(e.id)}  ${e.note}`.trimEnd()));
       return EXIT.ok;
     }
     const needsNetwork = all || ids.some((id) => !FULL_ID.test(id));
@@ -102,7 +102,8 @@ Examples:
       for (const entry of chosen) {
         const already = !added.includes(entry);
         console.log(
-          `${already ? "already trusted" : "trusted"} ${entry.id}  ${entry.note}`.trimEnd(),
+          `${already ? "already trusted" : "trusted"} ${shortId(entry.id)}  ${entry.note}`
+            .trimEnd(),
         );
       }
       console.error(`${entries.length + added.length} servers trusted in ${config.trustFile}`);
@@ -147,7 +148,7 @@ Example:
       doomed.add(matches[0].id);
     }
     await writeTrust(config.trustFile, entries.filter((e) => !doomed.has(e.id)));
-    for (const id of doomed) console.log(`untrusted ${id}`);
+    for (const id of doomed) console.log(`untrusted ${shortId(id)}`);
     return EXIT.ok;
   },
 };
@@ -176,4 +177,9 @@ function resolve(id: string, online: ServerInfo[]): TrustEntry {
     `no online server that answers has an id starting with ${id}; check 'secshrnet servers', ` +
       `or give all 64 digits from ROOT/server-id to trust one that is offline`,
   );
+}
+
+/** A server id as people see it everywhere: its first 16 hex digits (--json gives all 64). */
+function shortId(id: string): string {
+  return id.slice(0, 16);
 }
