@@ -23,6 +23,7 @@ export const CLIENT_OPTIONS: Options = {
 export const PASSWORD_OPTIONS: Options = {
   "password-file": { type: "string" },
   "password-fd": { type: "string" },
+  "password-command": { type: "string" },
   "max-log-n": { type: "string" },
 };
 

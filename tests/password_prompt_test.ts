@@ -1,7 +1,8 @@
 /**
- * Tests of cli/password.ts's prompt: the pure {@linkcode LineEditor}, the
- * prompt loop on a fake terminal, and the real hidden prompt in a
- * pseudo-terminal driven through tmux.
+ * Tests of the password prompt (cli/password_terminal.ts and
+ * cli/password_line_editor.ts, through cli/password.ts): the pure
+ * {@linkcode LineEditor}, the prompt loop on a fake terminal, and the real
+ * hidden prompt in a pseudo-terminal driven through tmux.
  *
  * @module
  */

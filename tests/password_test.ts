@@ -1,7 +1,8 @@
 /**
- * Tests of cli/password.ts's sources: file, fd and environment, and the
- * "no terminal" error (in a child with no controlling terminal). The prompt
- * itself is tested in password_prompt_test.ts.
+ * Tests of the password sources (cli/password.ts, cli/password_sources.ts):
+ * file, fd and environment, and the "no terminal" error (in a child with no
+ * controlling terminal). The prompt itself is tested in
+ * password_prompt_test.ts, a command's output in password_command_test.ts.
  *
  * @module
  */
@@ -18,7 +19,7 @@ import {
   withTempDir,
 } from "./harness/password.ts";
 
-const NO_PASSWORD = "no password: set SECSHRNET_PASSWORD, or use --password-file";
+const NO_PASSWORD = "no password: set SECSHRNET_PASSWORD or SECSHRNET_PASSWORD_COMMAND, or use";
 
 /** readPassword with a file holding `content` (and an empty environment). */
 function fromFile(content: string | Uint8Array, env: Record<string, string> = {}) {

@@ -36,6 +36,8 @@ Options:
       --log-n N         scrypt work factor, log2 N (default [kdf] log_n, else 20)
       --password-file F read the password from file F
       --password-fd N   read the password from file descriptor N
+      --password-command CMD
+                        run CMD and read the password from its output
       --max-log-n N     highest work factor accepted for the object replaced (default 22)
       --timeout S       give up on a server silent for S seconds (default [client]
                         timeout, else 20)
@@ -44,8 +46,9 @@ Options:
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help
 
-Without a password flag, SECSHRNET_PASSWORD is used, else a hidden prompt on
-the terminal (asked twice).
+Without a password flag, SECSHRNET_PASSWORD or SECSHRNET_PASSWORD_COMMAND
+(a command, as --password-command) is used, else a hidden prompt on the
+terminal (asked twice).
 
 Exit codes: 0 stored on every server; 3 stored on at least k but not all
 (recoverable; the missing servers are named); 5 wrong password for --force;

@@ -31,6 +31,8 @@ Options:
   -k 1                  the object was stored with -k 1 (accept k = 1 headers)
       --password-file F read the password from file F
       --password-fd N   read the password from file descriptor N
+      --password-command CMD
+                        run CMD and read the password from its output
       --max-log-n N     highest scrypt work factor accepted (default 22)
       --timeout S       give up on a server silent for S seconds (default [client]
                         timeout, else 20)
