@@ -19,7 +19,8 @@ export type ErrorCode =
   | "not-found"
   | "network"
   | "not-stored"
-  | "rate-limited";
+  | "rate-limited"
+  | "root";
 
 /** Base class of all deliberate secshrnet errors. */
 export class SecshrnetError extends Error {
@@ -107,10 +108,33 @@ export class WrongTagError extends SecshrnetError {
   }
 }
 
-/** No manifest authenticates under the key derived from the password. */
+/**
+ * The password is not the object's: the servers refused its access proof,
+ * or no manifest authenticates under the key derived from it.
+ */
 export class WrongPasswordError extends SecshrnetError {
-  constructor() {
-    super("wrong-password", "wrong password");
+  /**
+   * Wrong tries the servers will still check before they refuse the tag's
+   * for a while (the fewest any of them said), when they said.
+   */
+  readonly triesLeft?: number;
+  /** With no tries left: seconds the servers said they will refuse further tries. */
+  readonly retryAfter?: number;
+  constructor(budget: { triesLeft?: number; retryAfter?: number } = {}) {
+    const { triesLeft, retryAfter } = budget;
+    const tries = triesLeft === 1 ? "1 more try" : `${triesLeft} more tries`;
+    super(
+      "wrong-password",
+      triesLeft === undefined
+        ? "wrong password (check the tag and password)"
+        : triesLeft > 0
+        ? `wrong password (${tries} before the servers make you wait; check the tag and password)`
+        : `wrong password; the servers will now refuse further tries for this tag for ${
+          retryAfter === undefined ? "a while" : `${retryAfter} s`
+        }`,
+    );
+    if (triesLeft !== undefined) this.triesLeft = triesLeft;
+    if (retryAfter !== undefined) this.retryAfter = retryAfter;
   }
 }
 
@@ -149,25 +173,31 @@ export class NotEnoughSharesError extends SecshrnetError {
   readonly found: number;
   /** Every index that was rejected, with its reason. */
   readonly rejections: readonly Rejection[];
+  /** `detail` replaces the per-index text; `next`, the step to take, ends the message. */
   constructor(
     needed: number | undefined,
     found: number,
     rejections: readonly Rejection[],
     detail?: string,
+    next?: string,
   ) {
     const summary = needed === undefined
       ? "found no share with a readable header"
       : `found ${found} of ${needed} needed shares`;
     detail ??= rejections.map((r) => `#${r.index} ${r.detail}`).join(", ");
-    super("not-enough-shares", detail ? `${summary} (${detail})` : summary);
+    const message = detail ? `${summary} (${detail})` : summary;
+    super("not-enough-shares", next ? `${message}; ${next}` : message);
     this.needed = needed;
     this.found = found;
     this.rejections = rejections;
   }
 
-  /** The same error with `detail` (e.g. which servers) in place of the per-index text. */
-  withDetail(detail: string): NotEnoughSharesError {
-    return new NotEnoughSharesError(this.needed, this.found, this.rejections, detail);
+  /**
+   * The same error with `detail` (e.g. which servers) in place of the
+   * per-index text, and `next` (what to do) after it.
+   */
+  withDetail(detail: string, next?: string): NotEnoughSharesError {
+    return new NotEnoughSharesError(this.needed, this.found, this.rejections, detail, next);
   }
 }
 

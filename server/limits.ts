@@ -37,6 +37,11 @@ export class FailureLimiter {
     return tokens >= 1 ? 0 : Math.ceil((1 - tokens) * this.#refillMs);
   }
 
+  /** Failures `key` may still have before it must wait (whole ones; refills not counted). */
+  remaining(key: string, now = Date.now()): number {
+    return Math.floor(this.#tokens(key, now));
+  }
+
   /** Records one failure of `key`. */
   failed(key: string, now = Date.now()): void {
     this.#set(key, this.#tokens(key, now) - 1, now);

@@ -41,6 +41,28 @@ export interface ProofLimits {
   client?: FailureLimits;
 }
 
+/**
+ * A failed access proof (`forbidden`) with how many more the server will
+ * check before it refuses them, or a refused one (`rate-limited`) with when
+ * it checks one again: the error reply carries both (docs/PROTOCOL.md,
+ * "Requests and replies"; core/net/errors.ts, ProofBudget).
+ */
+export class ProofLimitError extends StoreError {
+  /** Failed proofs on this tag still checked (0 when this client is refused for a while). */
+  readonly triesLeft?: number;
+  /** Seconds until a proof is checked again, when none is now or after this one. */
+  readonly retryAfter?: number;
+  constructor(
+    code: "forbidden" | "rate-limited",
+    message: string,
+    budget: { triesLeft?: number; retryAfter?: number },
+  ) {
+    super(code, message);
+    if (budget.triesLeft !== undefined) this.triesLeft = budget.triesLeft;
+    if (budget.retryAfter !== undefined) this.retryAfter = budget.retryAfter;
+  }
+}
+
 /** Nonces handed out and failed proofs counted, for one server. */
 export class ProofGate {
   readonly #nonces = new Map<string, { owner: Address; expires: number }>();
@@ -93,6 +115,23 @@ export class ProofGate {
     return { nonce, proof };
   }
 
+  /**
+   * `error` (a `forbidden`) with how many more failed proofs on the tag keyed
+   * `key` will be checked before they are refused (the tag's count, which every
+   * client shares: a command line is a new client each run), or 0 once `from`
+   * itself is refused; when none will be, how many seconds until one is
+   * (core/net/errors.ts, ProofBudget).
+   */
+  #withBudget(error: StoreError, key: string, from: Address, now: number): ProofLimitError {
+    const clientWait = this.#clientFailures.waitMs(from, now);
+    const triesLeft = clientWait > 0 ? 0 : this.#tagFailures.remaining(key, now);
+    const waitMs = Math.max(clientWait, this.#tagFailures.waitMs(key, now));
+    return new ProofLimitError("forbidden", error.message, {
+      triesLeft,
+      retryAfter: triesLeft === 0 ? seconds(waitMs) : undefined,
+    });
+  }
+
   /** Removes the nonce `key` (hex), returning what it was. */
   #spend(key: string): { owner: Address; expires: number } | undefined {
     const entry = this.#nonces.get(key);
@@ -113,11 +152,10 @@ export class ProofGate {
   async guard<T>(tag: string, from: Address, check: () => Promise<T>): Promise<T> {
     const clientWait = this.#clientFailures.waitMs(from);
     if (clientWait > 0) {
-      throw new StoreError(
+      throw new ProofLimitError(
         "rate-limited",
-        `too many failed access proofs from this client; try again in ${
-          Math.ceil(clientWait / 1000)
-        } s`,
+        `too many failed access proofs from this client; try again in ${seconds(clientWait)} s`,
+        { retryAfter: seconds(clientWait) },
       );
     }
     try {
@@ -129,17 +167,23 @@ export class ProofGate {
         new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(tag))),
       );
       this.#onFailure(tag);
-      this.#clientFailures.failed(from);
-      const tagWait = this.#tagFailures.waitMs(key);
-      this.#tagFailures.failed(key);
-      if (tagWait === 0) throw error;
+      const now = Date.now();
+      this.#clientFailures.failed(from, now);
+      const tagWait = this.#tagFailures.waitMs(key, now);
+      this.#tagFailures.failed(key, now);
+      if (tagWait === 0) throw this.#withBudget(error, key, from, now);
       this.#clientFailures.exhaust(from);
-      throw new StoreError(
+      const wait = seconds(this.#clientFailures.waitMs(from));
+      throw new ProofLimitError(
         "rate-limited",
-        `too many failed access proofs for this tag lately; this client is refused for ${
-          Math.ceil(this.#clientFailures.waitMs(from) / 1000)
-        } s`,
+        `too many failed access proofs for this tag lately; this client is refused for ${wait} s`,
+        { retryAfter: wait },
       );
     }
   }
+}
+
+/** Milliseconds as whole seconds for people, at least 1. */
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }

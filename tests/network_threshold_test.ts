@@ -38,9 +38,14 @@ Deno.test("k of n: 3 of 5 rebuild byte for byte; 2 of 5 fail with exit 4 naming 
     assertEquals(two.code, 4, two.stderr);
     assert(two.stderr.includes("found 2 of 3 needed shares"), two.stderr);
     assertEquals(two.stdoutBytes.length, 0, "nothing written to stdout");
-    // The error names the servers that do hold a share, not the dead ones.
+    // The error names the servers that hold a share, then the dead ones as offline
+    // (they may hold the missing shares), and says to run check.
     const ids = network.servers.map((s) => s.name);
-    assertEquals(namedServers(two.stderr, ids).sort(), [d.name, e.name].sort(), two.stderr);
+    const [holding, offline] = two.stderr.split("offline: ");
+    assertEquals(namedServers(holding, ids).sort(), [d.name, e.name].sort(), two.stderr);
+    assertEquals(namedServers(offline, ids).sort(), [a.name, b.name, c.name].sort(), two.stderr);
+    assert(two.stderr.includes("run 'secshrnet check /kofn/file'"), two.stderr);
+    assertEquals(two.stderr.trim().split("\n").length, 1, two.stderr);
 
     // The killed servers come back with their shares: the file is whole again.
     for (const server of [a, b, c]) await server.restart();

@@ -14,6 +14,8 @@ import { type HeaderPolicy, noVouchedObject, vet } from "./vetting.ts";
 import { encodeTag } from "../tag.ts";
 import { type Client, type PasswordInput, resolvePassword } from "./session.ts";
 import { type Retrieval, retrieveObject, type ServerRejection } from "./retrieve.ts";
+import { explainShortage, type ShareWhereabouts } from "./shortage.ts";
+import type { Address } from "../net/envelope.ts";
 
 export { DOWNLOAD_BUDGET, type Retrieval, type ServerRejection } from "./retrieve.ts";
 
@@ -30,23 +32,40 @@ export interface GetOptions extends HeaderPolicy {
   stallMs?: number;
 }
 
-/** Starts retrieving `options.tag`; throws NotFoundError, NotEnoughSharesError or WrongPasswordError. */
+/**
+ * Starts retrieving `options.tag`; throws NotFoundError, NotEnoughSharesError
+ * (naming the servers behind the shares it could not use, and saying to run
+ * `check`) or WrongPasswordError.
+ */
 export async function get(client: Client, options: GetOptions): Promise<Retrieval> {
   encodeTag(options.tag);
-  const online = await client.trustedServers();
-  const view = await viewTag(client, online, options.tag);
+  const servers = await client.trustedServers();
+  const view = await viewTag(client, servers, options.tag);
   if (view.objects.length === 0) {
     const unanswered = view.failed.length ? ` (${view.failed.length} did not answer)` : "";
     const removed = (view.deletions?.accepted.length ?? 0) > 0 ? "; it was removed (rm)" : "";
     throw new NotFoundError(
       `tag ${
         JSON.stringify(options.tag)
-      } not found on any of ${online.length} trusted servers${unanswered}${removed}`,
+      } not found on any of ${servers.length} trusted servers${unanswered}${removed}`,
     );
   }
   const vetted = vet(view, options);
   const candidates = vetted.vouched.slice(0, MAX_CANDIDATES);
-  if (candidates.length === 0) throw noVouchedObject(vetted);
+  const online = new Set<Address>(servers);
+  const whereabouts = (object: ObjectView, rejected: ServerRejection[]): ShareWhereabouts => ({
+    tag: options.tag,
+    object,
+    rejected,
+    silent: view.failed,
+    offline: [...client.trusted.ids].filter((id) => !online.has(`server:${id}`)).sort(),
+  });
+  if (candidates.length === 0) {
+    const error = noVouchedObject(vetted);
+    if (!(error instanceof NotEnoughSharesError)) throw error;
+    // Held by fewer than k trusted servers that answered: the newest such object.
+    throw explainShortage(error, whereabouts(vetted.doubted[0].object, []));
+  }
   const password = await resolvePassword(options.password);
   const masterKeys = new Map<string, Promise<Uint8Array>>();
   const unopened: ServerRejection[] = [];
@@ -58,6 +77,7 @@ export async function get(client: Client, options: GetOptions): Promise<Retrieva
         password,
         masterKeys,
         stallMs: options.stallMs ?? client.timeouts.transferIdleMs,
+        restate: (error, rejected) => explainShortage(error, whereabouts(object, rejected)),
       });
       const before = [
         ...view.failed.map((f) => ({ server: f.server, reason: f.error })),
@@ -72,8 +92,11 @@ export async function get(client: Client, options: GetOptions): Promise<Retrieva
       if (!(error instanceof WrongPasswordError || error instanceof NotEnoughSharesError)) {
         throw error;
       }
-      // Not enough shares says more than a wrong password when both happen.
-      if (!(failure instanceof NotEnoughSharesError)) failure = error;
+      // Not enough shares says more than a wrong password when both happen; of two wrong
+      // passwords, the one with the fewest tries left (each object tried spent one).
+      if (!(failure instanceof NotEnoughSharesError) && !fewerTries(failure, error)) {
+        failure = error;
+      }
       for (const { server, index } of object.holders) {
         unopened.push({
           server,
@@ -84,6 +107,12 @@ export async function get(client: Client, options: GetOptions): Promise<Retrieva
     }
   }
   throw failure;
+}
+
+/** Whether `kept` and `other` are wrong passwords and `kept` says as few tries left or fewer. */
+function fewerTries(kept: unknown, other: unknown): boolean {
+  return kept instanceof WrongPasswordError && other instanceof WrongPasswordError &&
+    kept.triesLeft !== undefined && kept.triesLeft <= (other.triesLeft ?? Infinity);
 }
 
 /**

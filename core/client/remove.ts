@@ -7,12 +7,7 @@
  * @module
  */
 
-import {
-  NotEnoughSharesError,
-  NotFoundError,
-  RateLimitedError,
-  WrongPasswordError,
-} from "../errors.ts";
+import { NotEnoughSharesError, NotFoundError } from "../errors.ts";
 import { type Address, displayName } from "../net/envelope.ts";
 import { RemoteError } from "../net/host.ts";
 import { unlock } from "../unlock.ts";
@@ -23,6 +18,8 @@ import { type ObjectView, viewTag } from "./heads.ts";
 import { type HeaderPolicy, noVouchedObject, vet } from "./vetting.ts";
 import { encodeTag } from "../tag.ts";
 import { type Client, type PasswordInput, resolvePassword } from "./session.ts";
+import { rateLimited, wrongPassword } from "./refusals.ts";
+import { checkStep } from "./shortage.ts";
 
 /** Options of {@linkcode removeTag}. */
 export interface RemoveOptions extends HeaderPolicy {
@@ -44,7 +41,10 @@ export interface RemoveResult {
   away: { objectId: string; indices: number[]; offline: Address[] }[];
 }
 
-/** Deletes `options.tag` everywhere; throws NotFoundError or WrongPasswordError. */
+/**
+ * Deletes `options.tag` everywhere; throws NotFoundError, RateLimitedError or
+ * WrongPasswordError (with the fewest tries any server has left).
+ */
 export async function removeTag(client: Client, options: RemoveOptions): Promise<RemoveResult> {
   encodeTag(options.tag);
   const online = await client.trustedServers();
@@ -67,6 +67,7 @@ export async function removeTag(client: Client, options: RemoveOptions): Promise
     throw error.withDetail(
       `servers ${names.join(", ")}; fewer than k trusted servers vouch for it, so rm cannot ` +
         `prove it is yours`,
+      checkStep(options.tag),
     );
   }
   const password = await resolvePassword(options.password);
@@ -80,8 +81,8 @@ export async function removeTag(client: Client, options: RemoveOptions): Promise
       });
     }
   }
-  let forbidden = 0;
-  let limited = 0;
+  const forbidden: RemoteError[] = [];
+  const limited: RemoteError[] = [];
   const masterKeys = new Map<string, Promise<Uint8Array>>();
   for (const object of objects) {
     const unlocked = await unlock(object.headerBytes, { ...options, password, masterKeys });
@@ -99,18 +100,14 @@ export async function removeTag(client: Client, options: RemoveOptions): Promise
         });
         removed.push(server);
       } catch (error) {
-        if (error instanceof RemoteError && error.code === "forbidden") forbidden++;
-        if (error instanceof RemoteError && error.code === "rate-limited") limited++;
+        if (error instanceof RemoteError && error.code === "forbidden") forbidden.push(error);
+        if (error instanceof RemoteError && error.code === "rate-limited") limited.push(error);
         failed.push({ server, error: (error as Error).message });
       }
     }));
   }
-  if (removed.length === 0 && limited > 0) {
-    throw new RateLimitedError(
-      "too many failed password attempts for this tag lately; the servers refuse it for now",
-    );
-  }
-  if (removed.length === 0 && forbidden > 0) throw new WrongPasswordError();
+  if (removed.length === 0 && limited.length > 0) throw rateLimited(limited);
+  if (removed.length === 0 && forbidden.length > 0) throw wrongPassword(forbidden);
   return {
     tag: options.tag,
     removed: removed.sort(),

@@ -7,12 +7,7 @@
  * @module
  */
 
-import {
-  NotEnoughSharesError,
-  RateLimitedError,
-  type Rejection,
-  WrongPasswordError,
-} from "../errors.ts";
+import { NotEnoughSharesError, type Rejection } from "../errors.ts";
 import type { ObjectHeader } from "../header.ts";
 import { frameOffset } from "../header.ts";
 import { type Address, displayName } from "../net/envelope.ts";
@@ -22,6 +17,7 @@ import { openUnlocked, type ShareSource, type SpareSource, type VerifiedParts } 
 import { unlock, type UnlockedObject } from "../unlock.ts";
 import { renamingErrors } from "../renaming.ts";
 import { accessKeys } from "../access.ts";
+import { rateLimited, wrongPassword } from "./refusals.ts";
 import type { Holder, ObjectView } from "./heads.ts";
 import type { Client } from "./session.ts";
 
@@ -76,9 +72,22 @@ export interface RetrieveOptions {
   readAll?: boolean;
   /** See ReassembleInput.onLayer2 (core/reassemble.ts). */
   onLayer2?: (segment: number, last: boolean, layer2: Uint8Array) => Promise<void>;
+  /**
+   * Restates a shortage of shares given every server not used (default: the
+   * servers and their reasons; get adds where the other shares are and what
+   * to do, core/client/shortage.ts).
+   */
+  restate?: (
+    error: NotEnoughSharesError,
+    rejected: ServerRejection[],
+  ) => NotEnoughSharesError;
 }
 
-/** Starts retrieving `object`; throws WrongPasswordError or NotEnoughSharesError (naming servers). */
+/**
+ * Starts retrieving `object`; throws WrongPasswordError (with the fewest
+ * tries any server has left), RateLimitedError or NotEnoughSharesError
+ * (naming servers).
+ */
 export async function retrieveObject(
   client: Client,
   object: ObjectView,
@@ -133,8 +142,8 @@ export async function retrieveObject(
     }
   };
   const sources: ShareSource[] = [];
-  let forbidden = 0;
-  const limited: string[] = [];
+  const forbidden: RemoteError[] = [];
+  const limited: RemoteError[] = [];
   await Promise.all(
     holders.slice(0, k).map(async ({ server, index }) => {
       try {
@@ -146,25 +155,16 @@ export async function retrieveObject(
           shares: started.frames,
         });
       } catch (error) {
-        if (error instanceof RemoteError && error.code === "forbidden") forbidden++;
-        if (error instanceof RemoteError && error.code === "rate-limited") {
-          limited.push(error.message);
-        }
+        if (error instanceof RemoteError && error.code === "forbidden") forbidden.push(error);
+        if (error instanceof RemoteError && error.code === "rate-limited") limited.push(error);
         rejected.push({ server, index, reason: (error as Error).message });
       }
     }),
   );
-  if (limited.length > 0 && forbidden + limited.length === Math.min(k, holders.length)) {
-    // "try again in N s": the longest wait any of them asks for.
-    const waits = limited.map((message) => Number(/in (\d+) s/.exec(message)?.[1] ?? 0));
-    throw new RateLimitedError(
-      `too many failed password attempts for this tag lately; the servers refuse it for ${
-        Math.max(...waits)
-      } s more`,
-    );
-  }
-  if (forbidden > 0 && forbidden === Math.min(k, holders.length)) {
-    throw new WrongPasswordError();
+  const refused = forbidden.length + limited.length;
+  if (limited.length > 0 && refused === Math.min(k, holders.length)) throw rateLimited(limited);
+  if (forbidden.length > 0 && forbidden.length === Math.min(k, holders.length)) {
+    throw wrongPassword(forbidden);
   }
   const spares: SpareSource[] = holders.slice(k).map(({ server, index }) => ({
     index,
@@ -172,15 +172,12 @@ export async function retrieveObject(
   }));
   sources.sort((a, b) => a.index - b.index);
   /** A NotEnoughSharesError restated with the servers behind each index. */
-  const nameServers = (error: unknown) =>
-    error instanceof NotEnoughSharesError
-      ? error.withDetail(
-        [...rejected, ...error.rejections.map(toServer)].map((r) =>
-          `${displayName(r.server)}: ${r.reason}`
-        )
-          .join("; "),
-      )
-      : error;
+  const nameServers = (error: unknown) => {
+    if (!(error instanceof NotEnoughSharesError)) return error;
+    const all = [...rejected, ...error.rejections.map(toServer)];
+    if (options.restate !== undefined) return options.restate(error, all);
+    return error.withDetail(all.map((r) => `${displayName(r.server)}: ${r.reason}`).join("; "));
+  };
   const toServer = (r: Rejection): ServerRejection => ({
     server: serverOf.get(r.index) ?? "server:unknown" as Address,
     index: r.index,

@@ -9,7 +9,7 @@
 
 import { Counts } from "../counts.ts";
 import { type Address, type Envelope, ProtocolError } from "./envelope.ts";
-import { ERROR_CODES } from "./errors.ts";
+import { ERROR_CODES, proofBudget } from "./errors.ts";
 
 /** A request handler: returns the reply body, or throws a RemoteError-like `{code}` error. */
 export type Handler = (request: Envelope) => Promise<Record<string, unknown>>;
@@ -80,7 +80,8 @@ export class RequestRunner {
 
   /**
    * The body of the `error` reply for `error`: its code when it is one of the
-   * protocol's, `bad-request` for a body that failed validation, else
+   * protocol's (with the error's `triesLeft` and `retryAfter`, when it has
+   * them: core/net/errors.ts), `bad-request` for a body that failed validation, else
    * `internal` with no detail (a file system error's message names the
    * host's paths); that one is logged here instead.
    */
@@ -91,7 +92,7 @@ export class RequestRunner {
     }
     const { code, message } = error as { code?: unknown; message?: unknown };
     if (typeof code === "string" && ERROR_CODES.includes(code)) {
-      return { code, message: String(message ?? code) };
+      return { code, message: String(message ?? code), ...proofBudget(error) };
     }
     this.#warn(`${request.type} failed: ${String(message ?? error)}`);
     return { code: "internal", message: `the ${request.type} failed on this host` };
