@@ -110,6 +110,12 @@ const KNOWN: Record<string, readonly string[]> = {
 };
 /** Longest timeout (`[client] timeout`, `[server] upload_timeout`, `--timeout`), in seconds: a day. */
 export const MAX_TIMEOUT_SECONDS = 86_400;
+/** The server log's file name in the root when `[server] log` is not set. */
+export const DEFAULT_LOG_FILE = "secshrnetd.log";
+/** Size at which the server log is rotated when `[server] log_max_bytes` is not set: 10 MiB. */
+export const DEFAULT_LOG_MAX_BYTES = 10 * 2 ** 20;
+/** Rotated server log files kept when `[server] log_keep` is not set. */
+export const DEFAULT_LOG_KEEP = 3;
 /** Most rotated server log files `[server] log_keep` may ask for. */
 export const MAX_LOG_KEEP = 100;
 /** Longest `[server] scrub_interval`, in seconds: 30 days. */
@@ -398,7 +404,6 @@ function checkRedisUrl(raw: string, label: string): string {
   return url.href;
 }
 
-/** One table of the file (`values`), with the file and table `name` that messages give. */
 /** A relative `path` taken beside the config file `source` (unchanged without one). */
 function besideFile(source: string | undefined, path: string): string {
   if (source === undefined || /^([/\\]|[A-Za-z]:[/\\])/.test(path)) return path;
