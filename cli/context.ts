@@ -10,6 +10,9 @@ import type { HeaderPolicy } from "../core/client/vetting.ts";
 import { NetworkUnavailableError, UsageError } from "../core/errors.ts";
 import { DEFAULT_MAX_LOG_N } from "../core/keys.ts";
 import { openRedisWarning } from "../core/net/url.ts";
+import { DEFAULT_CONNECT_TIMEOUT_MS } from "../core/net/connection.ts";
+import { noPasswordWarning } from "../core/net/connection.ts";
+import { redisUrlOrigin } from "../core/redis_origin.ts";
 import { intFlag, type Parsed } from "./args.ts";
 import { type Config, configPath, loadConfig, MAX_TIMEOUT_SECONDS } from "../core/config.ts";
 import { readTrust, trustFilePath } from "./trust.ts";
@@ -18,6 +21,8 @@ import { readTrust, trustFilePath } from "./trust.ts";
 export interface ClientConfig extends Config {
   /** The trust file beside the config in use (cli/trust.ts). */
   readonly trustFile: string;
+  /** The config file looked for (-c, or the default); `source` says whether it was read. */
+  readonly configFile: string;
 }
 
 /**
@@ -33,7 +38,8 @@ export async function configFrom(parsed: Parsed): Promise<ClientConfig> {
   const timeout = intFlag(parsed.values.timeout, "timeout", 1, MAX_TIMEOUT_SECONDS);
   const config = await loadConfig({ path });
   if (timeout !== undefined) config.client.timeoutMs = timeout * 1000;
-  return { ...config, trustFile: trustFilePath(configPath({ path })) };
+  const configFile = configPath({ path });
+  return { ...config, trustFile: trustFilePath(configFile), configFile };
 }
 
 /**
@@ -72,7 +78,9 @@ export function insecureTlsWarning(config: Config): string | undefined {
 
 /**
  * Connects to the network `config` names, as a client that uses the servers
- * of its trust file; prints the connection's warnings (once per shell).
+ * of its trust file; prints the connection's warnings (once per shell). When
+ * Redis cannot be reached, the error says where its URL came from
+ * (core/redis_origin.ts).
  */
 export async function connect(config: ClientConfig): Promise<Client> {
   const warn = Deno.env.get(WARNED_ENV) !== "1";
@@ -80,18 +88,39 @@ export async function connect(config: ClientConfig): Promise<Client> {
   if (insecure !== undefined && warn) console.error(`secshrnet: warning: ${insecure}`);
   const caFile = config.redis.tls?.caFile;
   const trusted = await readTrust(config.trustFile);
-  const client = await Client.connect(
-    {
-      redisUrl: config.redis.url,
-      tls: {
-        ca: caFile === undefined ? undefined : await Deno.readTextFile(caFile),
-        rejectUnauthorized: config.redis.tls?.rejectUnauthorized,
+  const noPassword = noPasswordWarning(config.redis.url);
+  let client: Client;
+  try {
+    client = await Client.connect(
+      {
+        redisUrl: config.redis.url,
+        tls: {
+          ca: caFile === undefined ? undefined : await Deno.readTextFile(caFile),
+          rejectUnauthorized: config.redis.tls?.rejectUnauthorized,
+        },
+        network: config.network.name,
+        // A shorter --timeout (or [client] timeout) shortens connecting too.
+        connectTimeoutMs: Math.min(
+          config.client.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+          DEFAULT_CONNECT_TIMEOUT_MS,
+        ),
+        // The host's own log goes nowhere for a client, but for this one warning.
+        log: (level, message) => {
+          if (level === "warn" && message === noPassword && warn) {
+            console.error(`secshrnet: warning: ${message}`);
+          }
+        },
       },
-      network: config.network.name,
-    },
-    { ids: new Set(trusted.map((entry) => entry.id)), source: config.trustFile },
-    clientTimeouts(config.client.timeoutMs),
-  );
+      { ids: new Set(trusted.map((entry) => entry.id)), source: config.trustFile },
+      clientTimeouts(config.client.timeoutMs),
+    );
+  } catch (error) {
+    // Client.connect throws a NetworkUnavailableError only for Redis it cannot reach.
+    if (!(error instanceof NetworkUnavailableError)) throw error;
+    throw new NetworkUnavailableError(
+      `${error.message}; ${redisUrlOrigin(config, config.configFile)}`,
+    );
+  }
   const open = openRedisWarning(config.redis.url);
   if (open !== undefined && warn) console.error(`secshrnet: warning: ${open}`);
   return client;

@@ -1,6 +1,6 @@
 /**
- * Exit codes, the same for every command (README, "Exit codes"), and the
- * mapping from errors to them.
+ * Exit codes, the same for every command (README, "Exit codes"), the
+ * mapping from errors to them, and the error object `--json` prints.
  *
  * @module
  */
@@ -70,4 +70,31 @@ export function exitCodeFor(error: unknown): number {
     default:
       return EXIT.failure;
   }
+}
+
+/**
+ * The `code` of `--json`'s error object for `error`: a SecshrnetError's own
+ * code ("usage", "network", "wrong-password", ...), "password" for a password
+ * that could not be read, "interrupted" for Ctrl-C, else "unexpected".
+ */
+export function errorCodeFor(error: unknown): string {
+  if (error instanceof SecshrnetError) return error.code;
+  if (error instanceof PasswordError) return error.cancelled ? "interrupted" : "password";
+  if (error instanceof InterruptedError) return "interrupted";
+  return "unexpected";
+}
+
+/**
+ * The one JSON object a command run with `--json` prints on stdout when it
+ * fails: `{"error":{"code":CODE,"message":MESSAGE},"exit":EXIT}`, MESSAGE
+ * being the stderr line without its "secshrnet: " prefix.
+ */
+export function failureJson(code: string, message: string, exit: number): string {
+  return JSON.stringify({ error: { code, message }, exit });
+}
+
+/** Whether `args` (after the command name) ask for JSON: `--json` before any `--`. */
+export function wantsJson(args: readonly string[]): boolean {
+  const end = args.indexOf("--");
+  return (end < 0 ? args : args.slice(0, end)).includes("--json");
 }

@@ -7,7 +7,14 @@
 
 import { FORMAT_VERSION, SecshrnetError, VERSION } from "../mod.ts";
 import { PROTOCOL_VERSION } from "../core/net/envelope.ts";
-import { EXIT, exitCodeFor, InterruptedError } from "./exit.ts";
+import {
+  errorCodeFor,
+  EXIT,
+  exitCodeFor,
+  failureJson,
+  InterruptedError,
+  wantsJson,
+} from "./exit.ts";
 import type { Command } from "./commands/command.ts";
 import { serve } from "./commands/serve.ts";
 import { put } from "./commands/put.ts";
@@ -18,6 +25,7 @@ import { recover } from "./commands/recover.ts";
 import { check } from "./commands/check.ts";
 import { repair } from "./commands/repair.ts";
 import { trust, untrust } from "./commands/trust.ts";
+import { configCommand } from "./commands/config.ts";
 import { completionsCommand } from "./commands/completions.ts";
 import { shellCommand } from "./commands/shell.ts";
 import { PasswordError } from "./password.ts";
@@ -38,6 +46,7 @@ export const COMMANDS: readonly Command[] = [
   recover,
   trust,
   untrust,
+  configCommand,
   shellCommand(() => COMMANDS),
   completionsCommand(() => COMMANDS),
 ];
@@ -65,6 +74,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 stored with reduced redundancy,
 /** Runs the command line `args`; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = configFirst(args);
+  const json = wantsJson(rest);
   if (name === undefined) {
     // No command is a usage error: the help goes to stderr, exit 2.
     console.error(help());
@@ -75,13 +85,17 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (name === "version" || name === "-V" || name === "--version") {
+    if (rest.length > 0) return usage(`'${name}' takes no arguments`, json);
     console.log(`secshrnet ${VERSION} (format ${FORMAT_VERSION}, protocol ${PROTOCOL_VERSION})`);
-    return rest.length === 0 ? EXIT.ok : usage(`'${name}' takes no arguments`);
+    return EXIT.ok;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
     const guess = closest(name, COMMANDS.map((c) => c.name));
-    return usage(`unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ""}`);
+    return usage(
+      `unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ""}`,
+      json,
+    );
   }
   if (rest.includes("--help") || rest.includes("-h")) {
     console.log(command.help);
@@ -90,7 +104,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
-    report(error);
+    report(error, json);
     return exitCodeFor(error);
   }
 }
@@ -113,23 +127,36 @@ function configFirst(args: string[]): string[] {
   return args;
 }
 
-function usage(message: string): number {
-  console.error(`secshrnet: ${message}; run 'secshrnet --help'`);
+function usage(message: string, json: boolean): number {
+  fail("usage", `${message}; run 'secshrnet --help'`, EXIT.usage, json);
   return EXIT.usage;
 }
 
-/** Prints `error` as one line on stderr. */
-function report(error: unknown): void {
+/**
+ * Prints `error` as one line on stderr and, for a command run with `--json`,
+ * as one JSON object on stdout too (exit.ts, failureJson). Only errors a
+ * command throws come here: a command that printed its JSON result and then
+ * exits non-zero (put 3, check 3/4) returns its code instead.
+ */
+function report(error: unknown, json: boolean): void {
   clearProgress(); // never "…99%secshrnet: wrong password"
+  let message: string;
   if (
     error instanceof SecshrnetError || error instanceof PasswordError ||
     error instanceof InterruptedError
   ) {
-    console.error(`secshrnet: ${error.message}`);
+    message = error.message;
   } else {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    console.error(`secshrnet: unexpected error: ${message.split("\n")[0]}`);
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    message = `unexpected error: ${text.split("\n")[0]}`;
   }
+  fail(errorCodeFor(error), message, exitCodeFor(error), json);
+}
+
+/** Prints "secshrnet: MESSAGE" on stderr, and with `json` the failure object on stdout. */
+function fail(code: string, message: string, exit: number, json: boolean): void {
+  console.error(`secshrnet: ${message}`);
+  if (json) console.log(failureJson(code, message, exit));
 }
 
 if (import.meta.main) {

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { SecshrnetError } from "../core/errors.ts";
 import { toHex, utf8 } from "../core/bytes.ts";
 import {
   decodeDeletionRecord,
@@ -35,10 +36,9 @@ const OBJECT_NAME = /^(\d{15})-([0-9a-f]{32})$/;
 const HASH_NAME = /^[0-9a-f]{64}$/;
 
 /** A root that cannot be read at all; the message is one line. */
-export class RootError extends Error {
+export class RootError extends SecshrnetError {
   constructor(message: string) {
-    super(message);
-    this.name = "RootError";
+    super("root", message);
   }
 }
 

@@ -12,11 +12,19 @@ import { NetworkUnavailableError } from "../core/errors.ts";
 import { Host, NetworkError } from "../core/net/host.ts";
 import { openRedisWarning } from "../core/net/url.ts";
 import { Identity } from "../core/net/identity.ts";
-import type { Config } from "../core/config.ts";
+import {
+  type Config,
+  configPath,
+  DEFAULT_LOG_KEEP,
+  DEFAULT_LOG_MAX_BYTES,
+} from "../core/config.ts";
+import { redisUrlOrigin } from "../core/redis_origin.ts";
 import { type Logger, openLog } from "./log.ts";
 import { lockRoot } from "./lock.ts";
 import { DEFAULT_SCRUB_INTERVAL_MS, DEFAULT_SCRUB_RATE, Scrubber } from "./scrub.ts";
-import { makePrivateDir, RootPaths, syncDir, writeDurable } from "./paths.ts";
+import { makePrivateDir, probeWritable, RootPaths, syncDir, writeDurable } from "./paths.ts";
+import { inRoot, logFileError, ServerPathError } from "./path_errors.ts";
+import { displayName } from "../core/net/envelope.ts";
 import { serveProtocol } from "./protocol.ts";
 import { Store } from "./store.ts";
 
@@ -24,7 +32,10 @@ import { Store } from "./store.ts";
 export interface RunningServer {
   /** Its address on the network. */
   readonly address: string;
-  /** Stops it: leaves the network, drops sessions, stops the scrub, closes the log, lets the root go. */
+  /**
+   * Stops it: leaves the network, drops sessions, stops the scrub, closes the
+   * log (and stops listening for SIGHUP), lets the root go.
+   */
   stop(): Promise<void>;
 }
 
@@ -52,7 +63,10 @@ export async function serverIdentity(paths: RootPaths): Promise<Identity> {
     try {
       identity = await Identity.fromPkcs8(bytes);
     } catch {
-      throw new Error(`${paths.serverKey} holds no valid server key`);
+      throw new ServerPathError(
+        `${paths.serverKey} holds no valid server key; restore it from a backup, or move it ` +
+          `away to start as a new server (clients must then trust its new id)`,
+      );
     }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -79,7 +93,11 @@ function isPermanent(error: Error): boolean {
 /**
  * Starts a server under `root` with `config`; waits for Redis while it is
  * unreachable. Throws a RootBusyError (server/lock.ts), having touched
- * nothing else, when another server holds the root. `hooks` are for tests only.
+ * nothing else, when another server holds the root; a ServerPathError
+ * (server/path_errors.ts) when the root or the log file cannot be used; a
+ * NetworkUnavailableError when Redis refuses for good (credentials,
+ * certificates). Until stopped, SIGHUP reopens the log file (after
+ * logrotate moved it). `hooks` are for tests only.
  */
 export async function runServer(
   root: string,
@@ -88,19 +106,40 @@ export async function runServer(
   hooks: ServerHooks = {},
 ): Promise<RunningServer> {
   const paths = new RootPaths(root);
-  await makePrivateDir(paths.root);
-  const lock = await lockRoot(paths);
+  await inRoot(root, () => makePrivateDir(paths.root));
+  const lock = await inRoot(root, () => lockRoot(paths));
   let log: Logger;
+  const file = paths.logFile(config.server.log);
   try {
-    log = openLog(paths.log, verbose);
+    await inRoot(root, () => probeWritable(paths.root));
+    try {
+      log = openLog({
+        file,
+        maxBytes: config.server.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES,
+        keep: config.server.logKeep ?? DEFAULT_LOG_KEEP,
+        verbose,
+      });
+    } catch (error) {
+      throw logFileError(file ?? "", error);
+    }
   } catch (error) {
     lock.release();
     throw error;
   }
+  const reopen = () => {
+    try {
+      if (log.reopen()) log("info", "log reopened");
+    } catch (error) {
+      const reason = (error as Error).message;
+      log("warn", `cannot reopen the log file ${file}: ${reason}; logging to stderr until SIGHUP`);
+    }
+  };
+  const hangUps = Deno.build.os !== "windows"; // SIGHUP is Unix's
+  if (hangUps) Deno.addSignalListener("SIGHUP", reopen);
   let scrubber: Scrubber | undefined;
   try {
-    const identity = await serverIdentity(paths);
-    const store = await Store.open(root, config.server);
+    const identity = await inRoot(root, () => serverIdentity(paths));
+    const store = await inRoot(root, () => Store.open(root, config.server));
     const scrub = new Scrubber(store, {
       rate: config.server.scrubRate ?? DEFAULT_SCRUB_RATE,
       intervalMs: config.server.scrubIntervalMs ?? DEFAULT_SCRUB_INTERVAL_MS,
@@ -126,9 +165,12 @@ export async function runServer(
       } catch (error) {
         if (!(error instanceof NetworkError)) throw error;
         // A deliberate error: the command prints its message alone, not as "unexpected".
-        if (isPermanent(error)) throw new NetworkUnavailableError(error.message);
+        const origin = redisUrlOrigin(config, config.source ?? configPath({ root }), {
+          init: `secshrnet config init -r ${root} --redis URL`,
+        });
+        if (isPermanent(error)) throw new NetworkUnavailableError(`${error.message}; ${origin}`);
         const wait = Math.min(attempt, 10);
-        log("warn", `${error.message}; retrying in ${wait} s`);
+        log("warn", `${error.message}; ${origin}; retrying in ${wait} s`);
         await new Promise((resolve) => setTimeout(resolve, wait * 1000));
       }
     }
@@ -142,10 +184,13 @@ export async function runServer(
     // Once connected: a server that cannot start (a refused password) has nothing to scrub for.
     scrub.start();
     const { objects, bytes } = store.stats;
+    // People see a server as the first 16 hex digits of its id (`secshrnet servers`).
     log(
       "info",
-      `serving as ${host.address} on network ${config.network.name} (root ${root}, ${objects} objects, ${bytes} bytes)`,
+      `serving as server ${displayName(host.address)} on network ${config.network.name} ` +
+        `(root ${root}, ${objects} objects, ${bytes} bytes)`,
     );
+    log("debug", `server id ${identity.id}`);
     return {
       address: host.address,
       stop: async () => {
@@ -153,6 +198,7 @@ export async function runServer(
         await scrub.stop();
         await host.close();
         log("info", "stopped");
+        if (hangUps) Deno.removeSignalListener("SIGHUP", reopen);
         log.close();
         lock.release();
       },
@@ -160,6 +206,7 @@ export async function runServer(
   } catch (error) {
     await scrubber?.stop();
     log("warn", `cannot start: ${(error as Error).message}`);
+    if (hangUps) Deno.removeSignalListener("SIGHUP", reopen);
     log.close();
     lock.release();
     throw error;

@@ -189,7 +189,7 @@ Deno.test("sybil: 4 untrusted attacker servers beside 3 trusted ones get nothing
     assertEquals(all.code, 0, all.stderr);
     const allIds = (await readTrust(careless.replace(/\.conf$/, ".trusted"))).map((e) => e.id);
     assertEquals(allIds.sort(), [...honest, ...attackers].map((s) => s.id).sort());
-    for (const attacker of attackers) assert(all.stdout.includes(attacker.id), all.stdout);
+    for (const attacker of attackers) assert(all.stdout.includes(attacker.name), all.stdout);
 
     // The attacker leaves: the file is whole on the 3 trusted servers.
     for (const attacker of attackers) await attacker.stop();

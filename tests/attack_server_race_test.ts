@@ -99,7 +99,8 @@ async function race(
       LOSER.test(lost.stderr.trim()),
       `round ${round}: the loser says the tag was taken\n${what}`,
     );
-    assertEquals(lost.stdout, "", what);
+    // With --json, the failure as one object (cli/exit.ts failureJson), not a result.
+    assertEquals(JSON.parse(lost.stdout).exit, lost.code, what);
     outcomes.push(`exit ${lost.code}: ${lost.stderr.trim()}`);
 
     // Every server holds the winner's object only (exit 0: every server holds it).

@@ -130,7 +130,7 @@ Deno.test("get: edges of FILE, -, terminals, --json and --password-fd, through t
     await t.step("get TAG - --json: usage error", async () => {
       const result = await network.run(["get", tag, "-", "--json"], { env: PW });
       assertEquals(result.code, 2);
-      assertEquals(result.stdout, "");
+      assertEquals(JSON.parse(result.stdout).error.code, "usage");
       oneLine(result.stderr, "--json");
     });
 

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { UsageError } from "../../core/errors.ts";
 import { displayName } from "../../core/net/envelope.ts";
 import { checkTags, type TagHealth, verifyTag } from "../../core/client/health.ts";
 import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS } from "../args.ts";
@@ -39,6 +40,8 @@ Options:
   -k 1                  the objects were stored with -k 1 (accept k = 1 headers)
       --password-file F read the password from file F
       --password-fd N   read the password from file descriptor N
+      --password-command CMD
+                        run CMD and read the password from its output
       --max-log-n N     highest scrypt work factor accepted (default 22)
       --timeout S       give up on a server silent for S seconds (default [client]
                         timeout, else 20)
@@ -67,7 +70,7 @@ Examples:
     const config = await configFrom(parsed);
     const policy = { ...headerPolicy(parsed, config), maxLogN: maxLogN(parsed) };
     if (parsed.values.verify && tags.length === 0) {
-      return usageLine("check --verify needs the TAGs to verify (it downloads every share)");
+      throw new UsageError("check --verify needs the TAGs to verify (it downloads every share)");
     }
     const results = await withClient(config, async (client) => {
       if (!parsed.values.verify) {
@@ -107,11 +110,6 @@ Examples:
     return exitFor(results);
   },
 };
-
-function usageLine(message: string): number {
-  console.error(`secshrnet: ${message}`);
-  return EXIT.usage;
-}
 
 /** 0 when every tag is healthy, 3 when one is degraded and none lost, 4 when one is lost. */
 export function exitFor(results: readonly TagHealth[]): number {

@@ -28,14 +28,7 @@ import { EXIT, interruptible } from "../exit.ts";
 import { formatSize, printJson } from "../format.ts";
 import { counting, writeStream } from "../io.ts";
 import { Progress } from "../progress.ts";
-import {
-  checkRoot,
-  readRootTag,
-  RootError,
-  type RootObject,
-  shareStream,
-  tagHash,
-} from "../root_reader.ts";
+import { checkRoot, readRootTag, type RootObject, shareStream, tagHash } from "../root_reader.ts";
 import {
   complete,
   describeObject,
@@ -80,6 +73,8 @@ Options:
   -k 1                  the object was stored with -k 1 (accept k = 1 headers)
       --password-file F read the password from file F
       --password-fd N   read the password from file descriptor N
+      --password-command CMD
+                        run CMD and read the password from its output
       --max-log-n N     highest scrypt work factor accepted (default 22)
       --json            print the result as JSON (not with -)
   -q, --quiet           no progress on stderr
@@ -118,14 +113,8 @@ Examples:
     if (roots.length === 0) {
       throw new UsageError(`give at least one --root DIR (a server root directory); ${usage}`);
     }
-    try {
-      if (list) return await listRoots(roots, parsed.values.json === true);
-      return await recoverTag(parsed, roots, tag, file);
-    } catch (error) {
-      if (!(error instanceof RootError)) throw error;
-      console.error(`secshrnet: ${error.message}`);
-      return EXIT.failure;
-    }
+    if (list) return await listRoots(roots, parsed.values.json === true);
+    return await recoverTag(parsed, roots, tag, file);
   },
 };
 

@@ -8,24 +8,41 @@
 import { Redis, type RedisOptions } from "ioredis";
 import { NetworkError } from "./errors.ts";
 import { redactUrl } from "./url.ts";
+import { connectFailureReason } from "./connect_failure.ts";
+
+/** How long opening a host's connections (TCP, AUTH, ready check, SUBSCRIBE) may take by default. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** Redis's replies to AUTH when it has no password to check (Redis 6 and later; before 6). */
+const NO_PASSWORD_REPLY = /without any password configured|no password is set/;
+
+/** The warning for a password sent to a Redis that needs none (logged once per open). */
+export function noPasswordWarning(url: string): string {
+  return `Redis at ${redactUrl(url)} needs no password, but one is configured; remove it from ` +
+    `[redis] or set one on Redis (requirepass/ACL)`;
+}
 
 /**
  * Opens the publishing and the subscribed connection to `url` and subscribes
- * to `channels`. Throws a NetworkError naming the URL (without its password)
- * and the cause; once open, both reconnect by themselves and report errors
- * to `log`.
+ * to `channels`, within `timeoutMs`. Throws a NetworkError "cannot reach
+ * Redis at URL: REASON" naming the URL (without its password) and what to
+ * do (core/net/connect_failure.ts); once open, both reconnect by themselves
+ * and report errors to `log`. A password Redis does not need is logged as
+ * {@linkcode noPasswordWarning}, never printed by ioredis.
  */
 export async function openConnections(
   url: string,
   tls: { ca?: string; rejectUnauthorized?: boolean } | undefined,
   channels: string[],
   log: (level: "warn", message: string) => void,
+  timeoutMs: number = DEFAULT_CONNECT_TIMEOUT_MS,
 ): Promise<{ pub: Redis; sub: Redis }> {
   let connected = false;
-  let lastError = "";
+  let tcpConnected = false;
+  let cause: Error | undefined;
   const options: RedisOptions = {
     lazyConnect: true,
-    connectTimeout: 5000,
+    connectTimeout: timeoutMs,
     keepAlive: 10_000,
     maxRetriesPerRequest: 2,
     disableClientInfo: true, // no CLIENT SETINFO: one command fewer for a Redis ACL to allow
@@ -36,19 +53,35 @@ export async function openConnections(
   };
   const pub = new Redis(url, { ...options, enableOfflineQueue: false });
   const sub = new Redis(url, options);
+  let warned = false;
+  const noPassword = () => {
+    if (!warned) log("warn", noPasswordWarning(url));
+    warned = true;
+  };
   for (const [name, connection] of [["publisher", pub], ["subscriber", sub]] as const) {
+    acceptAuthWithoutPassword(connection, noPassword);
+    connection.once("connect", () => tcpConnected = true);
     connection.on("error", (error: Error) => {
-      lastError = error.message;
+      // The last error says most (a TLS alert after a reset), but a reply that is not
+      // Redis at all says more than the errors that follow it.
+      if (cause?.name !== "ParserError") cause = error;
       if (connected) log("warn", `redis ${name}: ${error.message}`);
     });
   }
   // Any error or end while connecting is final. Under Deno, a TLS alert after the
-  // handshake (e.g. a client certificate required) leaves connect() pending forever.
+  // handshake (e.g. a client certificate required) leaves connect() pending forever,
+  // and so does a server that accepts and never answers: hence the deadline.
+  let timedOut = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const ended = new Promise<never>((_, reject) => {
     for (const connection of [pub, sub]) {
       connection.once("end", () => reject(new Error("connection closed")));
       connection.once("error", reject);
     }
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
   });
   ended.catch(() => {});
   try {
@@ -57,30 +90,43 @@ export async function openConnections(
   } catch (error) {
     pub.disconnect();
     sub.disconnect();
-    const reason = lastError || (error as Error).message;
-    throw new NetworkError(
-      `cannot reach Redis at ${redactUrl(url)}: ${reason}${connectHint(url, reason)}`,
-    );
+    const reason = connectFailureReason(url, {
+      // A deadline says more than the errors the disconnect above may cause.
+      error: timedOut ? new Error("timed out") : cause ?? (error as Error),
+      connected: tcpConnected,
+      timedOut,
+      timeoutMs,
+    });
+    throw new NetworkError(`cannot reach Redis at ${redactUrl(url)}: ${reason}`);
+  } finally {
+    clearTimeout(timer);
   }
   connected = true;
   return { pub, sub };
 }
 
-/** A hint for a connection failure whose cause is commonly misread; "" when none. */
-function connectHint(url: string, reason: string): string {
-  if (/CertificateRequired|certificate required/i.test(reason)) {
-    return " (Redis asks for a client certificate, which secshrnet does not send: " +
-      "set tls-auth-clients to no or optional there)";
-  }
-  if (url.startsWith("redis:") && /EPIPE|ECONNRESET|connection closed/.test(reason)) {
-    return " (if that port speaks TLS, use a rediss:// URL)";
-  }
-  if (url.startsWith("rediss:") && /EPIPE|ECONNRESET/.test(reason)) {
-    // The certificate alert may lose the race with our first write.
-    return " (Redis closed the TLS connection; if it asks for a client certificate, which " +
-      "secshrnet does not send, set tls-auth-clients to no or optional there)";
-  }
-  return "";
+/**
+ * Makes `connection` take Redis's "no password is set" reply to its AUTH as
+ * success and call `onNoPassword`: ioredis itself would print a "[WARN]"
+ * line to the console (redis/event_handler.js, connectHandler, which calls
+ * `auth` with a callback) and go on just the same.
+ */
+function acceptAuthWithoutPassword(connection: Redis, onNoPassword: () => void): void {
+  type Auth = (...args: unknown[]) => unknown;
+  const target = connection as unknown as { auth: Auth };
+  const auth = target.auth.bind(connection);
+  target.auth = (...args: unknown[]) => {
+    const callback = args.at(-1);
+    if (typeof callback !== "function") return auth(...args);
+    return auth(...args.slice(0, -1), (error: Error | null, result: unknown) => {
+      if (error && NO_PASSWORD_REPLY.test(error.message)) {
+        onNoPassword();
+        callback(null, "OK");
+      } else {
+        callback(error, result);
+      }
+    });
+  };
 }
 
 /**

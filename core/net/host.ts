@@ -27,7 +27,7 @@ import { GarbagePacer } from "../memory.ts";
 import { closeConnection, openConnections, withTimeout } from "./connection.ts";
 import { ThrottledLog } from "./throttled_log.ts";
 import { type Handler, MAX_REQUESTS_PER_SENDER, RequestRunner } from "./requests.ts";
-import { NetworkError, RemoteError } from "./errors.ts";
+import { NetworkError, RemoteError, remoteErrorFrom } from "./errors.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 
 /** How to reach Redis and which network to join. */
@@ -46,6 +46,8 @@ export interface HostOptions {
   log?: (level: "info" | "warn" | "debug", message: string) => void;
   /** Seconds between heartbeats; default 5. */
   heartbeatSeconds?: number;
+  /** How long connecting to Redis may take; default 10 s (core/net/connection.ts). */
+  connectTimeoutMs?: number;
 }
 
 export { NetworkError, RemoteError };
@@ -112,7 +114,13 @@ export class Host {
     const channels = [`${options.network}:${options.role}:${identity.id}`];
     if (options.role === "server") channels.push(`${options.network}:broadcast`);
     const log = options.log ?? (() => {});
-    const { pub, sub } = await openConnections(options.redisUrl, options.tls, channels, log);
+    const { pub, sub } = await openConnections(
+      options.redisUrl,
+      options.tls,
+      channels,
+      log,
+      options.connectTimeoutMs,
+    );
     const host = new Host(pub, sub, options, identity);
     // A plain Uint8Array view: decoded byte fields are then plain views too, never Buffers.
     sub.on(
@@ -122,10 +130,10 @@ export class Host {
           new Uint8Array(message.buffer as ArrayBuffer, message.byteOffset, message.byteLength),
         ),
     );
-    sub.on(
-      "close",
-      () => host.#log("warn", "redis subscriber closed; messages may have been lost"),
-    );
+    // Redis dropped the connection (it reconnects by itself); not when the host is being closed.
+    sub.on("close", () => {
+      if (!host.#closed) host.#log("warn", "redis subscriber closed; messages may have been lost");
+    });
     sub.on("ready", () => {
       host.#log("info", "redis subscriber ready");
       for (const listener of host.#reconnectListeners) listener();
@@ -317,11 +325,7 @@ export class Host {
       // A late or duplicate reply, or one from a host the request did not go to.
       if (pending === undefined || pending.to !== message.from) return;
       if (message.type === "reply") pending.resolve(message.body);
-      else {
-        const code = typeof message.body.code === "string" ? message.body.code : "error";
-        const text = typeof message.body.message === "string" ? message.body.message : code;
-        pending.reject(new RemoteError(message.from, code, text));
-      }
+      else pending.reject(remoteErrorFrom(message.from, message.body));
       return;
     }
     const handler = this.#handlers.get(message.type);

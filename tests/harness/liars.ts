@@ -156,5 +156,7 @@ export function assertShortOfShares(run: GetRun, found: number, k: number, liars
   assertEquals(run.stderr.trim().split("\n").length, 1, `one line: ${run.stderr}`);
   assertEquals(run.output, undefined, "no output file");
   assertEquals(run.leftovers, [], "no partial file");
-  assertEquals(run.stdout, "");
+  // With --json, the failure as one object on stdout (cli/exit.ts failureJson).
+  const failure = JSON.parse(run.stdout);
+  assertEquals([failure.exit, failure.error.code], [4, "not-enough-shares"], run.stdout);
 }
