@@ -60,6 +60,7 @@ export async function openConnections(
   };
   for (const [name, connection] of [["publisher", pub], ["subscriber", sub]] as const) {
     acceptAuthWithoutPassword(connection, noPassword);
+    acceptInfoRefused(connection, () => log("warn", noInfoWarning(url)));
     connection.once("connect", () => tcpConnected = true);
     connection.on("error", (error: Error) => {
       // The last error says most (a TLS alert after a reset), but a reply that is not
@@ -122,6 +123,36 @@ function acceptAuthWithoutPassword(connection: Redis, onNoPassword: () => void):
       if (error && NO_PASSWORD_REPLY.test(error.message)) {
         onNoPassword();
         callback(null, "OK");
+      } else {
+        callback(error, result);
+      }
+    });
+  };
+}
+
+/** The warning for a Redis user whose ACL refuses INFO (logged for each connection). */
+export function noInfoWarning(url: string): string {
+  return `the Redis user of ${redactUrl(url)} may not run INFO, so the check that Redis has ` +
+    `finished loading is skipped; add +info to its ACL (docs/REDIS.md)`;
+}
+
+/**
+ * Makes `connection` take a NOPERM reply to INFO (ioredis's ready check,
+ * redis/Redis.js `_readyCheck`) as an empty INFO and call `onRefused`:
+ * ioredis itself would print a "Skipping the ready check" line to the
+ * console and go on just the same.
+ */
+function acceptInfoRefused(connection: Redis, onRefused: () => void): void {
+  type Info = (...args: unknown[]) => unknown;
+  const target = connection as unknown as { info: Info };
+  const info = target.info.bind(connection);
+  target.info = (...args: unknown[]) => {
+    const callback = args.at(-1);
+    if (typeof callback !== "function") return info(...args);
+    return info(...args.slice(0, -1), (error: Error | null, result: unknown) => {
+      if (error && /^NOPERM\b/.test(error.message)) {
+        onRefused();
+        callback(null, "");
       } else {
         callback(error, result);
       }
