@@ -40,7 +40,7 @@ interface Setting {
   readonly table: (typeof TABLES)[number];
   readonly key: string;
   /** The value, in the file's units (seconds, bytes); null when unset with nothing in its place. */
-  readonly value: string | number | boolean | null;
+  readonly value: string | number | boolean | string[] | null;
   readonly origin: Origin;
   /** What the value means, for people. */
   readonly note?: string;
@@ -147,18 +147,24 @@ function fileKeys(text: string | undefined): Set<string> {
   return keys;
 }
 
-/** Every setting in effect, in the order the example config documents them. */
-function listSettings(
+/** The `[redis]` settings in effect: one node's url, or the Sentinel keys (passwords masked). */
+function redisSettings(
   config: Config,
-  from: { inFile: Set<string>; fromEnv: boolean; text?: string; root?: string },
+  from: { inFile: Set<string>; fromEnv: boolean; text?: string },
+  setting: (name: string, value: Setting["value"], note?: string) => Setting,
 ): Setting[] {
-  const { inFile, fromEnv, root } = from;
-  const origin = (name: string): Origin => inFile.has(name) ? "file" : "default";
-  const setting = (name: string, value: Setting["value"], note?: string): Setting => {
-    const [table, key] = name.split(".") as [Setting["table"], string];
-    return { table, key, value, origin: origin(name), note };
-  };
-  const { server, kdf } = config;
+  const { inFile, fromEnv } = from;
+  const sentinel = config.redis.sentinel;
+  if (sentinel !== undefined) {
+    const masked = (value: string | undefined) => value === undefined ? null : "***";
+    return [
+      setting("redis.sentinels", sentinel.sentinels, "Sentinel: they name the master"),
+      setting("redis.master_name", sentinel.masterName),
+      setting("redis.username", sentinel.username ?? null),
+      setting("redis.password", masked(sentinel.password)),
+      setting("redis.sentinel_password", masked(sentinel.sentinelPassword)),
+    ];
+  }
   const urlInFile = URL_KEYS.some((key) => inFile.has(`redis.${key}`));
   const built = urlInFile && !inFile.has("redis.url");
   let url: Setting = {
@@ -174,7 +180,22 @@ function listSettings(
       (replaced === undefined ? "" : `, replacing the file's ${redactUrl(replaced)}`);
     url = { ...url, origin: "environment", note };
   }
-  const settings = [url];
+  return [url];
+}
+
+/** Every setting in effect, in the order the example config documents them. */
+function listSettings(
+  config: Config,
+  from: { inFile: Set<string>; fromEnv: boolean; text?: string; root?: string },
+): Setting[] {
+  const { inFile, root } = from;
+  const origin = (name: string): Origin => inFile.has(name) ? "file" : "default";
+  const setting = (name: string, value: Setting["value"], note?: string): Setting => {
+    const [table, key] = name.split(".") as [Setting["table"], string];
+    return { table, key, value, origin: origin(name), note };
+  };
+  const { server, kdf } = config;
+  const settings = redisSettings(config, from, setting);
   const tls = config.redis.tls;
   if (tls !== undefined) {
     settings.push(
@@ -236,6 +257,13 @@ function fileUrl(text: string | undefined, source: string | undefined): string |
   }
 }
 
+/** `value` as TOML: a string quoted, a list of strings in brackets, the rest as is. */
+function tomlValue(value: string | number | boolean | string[]): string {
+  if (typeof value === "string") return tomlString(value);
+  if (Array.isArray(value)) return `[${value.map(tomlString).join(", ")}]`;
+  return String(value);
+}
+
 /** `path` taken in `root` unless absolute (ROOT/path when there is no root). */
 function resolveIn(root: string | undefined, path: string): string {
   if (/^([/\\]|[A-Za-z]:[/\\])/.test(path)) return path;
@@ -245,9 +273,7 @@ function resolveIn(root: string | undefined, path: string): string {
 /** `key = value  # notes` (or the key commented out, when it has no value). */
 function tomlLine(setting: Setting): string {
   const { key, value, origin, note } = setting;
-  const left = value === null
-    ? `# ${key} (not set)`
-    : `${key} = ${typeof value === "string" ? tomlString(value) : String(value)}`;
+  const left = value === null ? `# ${key} (not set)` : `${key} = ${tomlValue(value)}`;
   const notes = [note, origin === "default" ? "default" : undefined].filter((n) => n);
   return notes.length === 0 ? left : `${left.padEnd(30)}  # ${notes.join("; ")}`;
 }

@@ -9,7 +9,8 @@ import { Client, type ClientTimeouts, DEFAULT_TIMEOUTS } from "../core/client/se
 import type { HeaderPolicy } from "../core/client/vetting.ts";
 import { NetworkUnavailableError, UsageError } from "../core/errors.ts";
 import { DEFAULT_MAX_LOG_N } from "../core/keys.ts";
-import { openRedisWarning } from "../core/net/url.ts";
+import { openTargetWarning, redisLabel, targetOptions } from "../core/net/redis_target.ts";
+import { redisTarget } from "../core/config_redis.ts";
 import { DEFAULT_CONNECT_TIMEOUT_MS } from "../core/net/connection.ts";
 import { noPasswordWarning } from "../core/net/connection.ts";
 import { redisUrlOrigin } from "../core/redis_origin.ts";
@@ -88,12 +89,13 @@ export async function connect(config: ClientConfig): Promise<Client> {
   if (insecure !== undefined && warn) console.error(`secshrnet: warning: ${insecure}`);
   const caFile = config.redis.tls?.caFile;
   const trusted = await readTrust(config.trustFile);
-  const noPassword = noPasswordWarning(config.redis.url);
+  const target = redisTarget(config.redis);
+  const noPassword = noPasswordWarning(redisLabel(target));
   let client: Client;
   try {
     client = await Client.connect(
       {
-        redisUrl: config.redis.url,
+        ...targetOptions(target),
         tls: {
           ca: caFile === undefined ? undefined : await Deno.readTextFile(caFile),
           rejectUnauthorized: config.redis.tls?.rejectUnauthorized,
@@ -121,7 +123,7 @@ export async function connect(config: ClientConfig): Promise<Client> {
       `${error.message}; ${redisUrlOrigin(config, config.configFile)}`,
     );
   }
-  const open = openRedisWarning(config.redis.url);
+  const open = openTargetWarning(target);
   if (open !== undefined && warn) console.error(`secshrnet: warning: ${open}`);
   return client;
 }

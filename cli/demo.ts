@@ -8,11 +8,22 @@
  * `trust`, `repair`, `check`. Everything it started is stopped and removed at
  * the end, also on Ctrl-C.
  *
+ * `deno task demo -- --sentinel` runs the same over Redis Sentinel (a master,
+ * a replica and 3 sentinels): the hosts find the master through the
+ * sentinels, and before the get the master is SIGKILLed, so the get runs on
+ * the replica the sentinels promote.
+ *
  * @module
  */
 
 import { haveRedisServer } from "../tests/harness/redis.ts";
 import { startNetwork, type TestNetwork } from "../tests/harness/network.ts";
+import {
+  masterBus,
+  sentinelConfig,
+  type SentinelSetup,
+  startSentinels,
+} from "../tests/harness/sentinel.ts";
 import { formatSize } from "./format.ts";
 
 const SIZE = 64 * 2 ** 20;
@@ -20,6 +31,14 @@ const TAG = "/demo/backup.tar";
 const ENV = { SECSHRNET_PASSWORD: "demo password, not a real one" };
 
 const step = (text: string) => console.log(`\n▶ ${text}`);
+
+const topologies = ["--sentinel"];
+const unknown = Deno.args.filter((arg) => arg !== "--" && !topologies.includes(arg));
+if (unknown.length > 0) {
+  console.error(`secshrnet demo: unknown argument ${unknown[0]}; the demo takes --sentinel`);
+  Deno.exit(2);
+}
+const SENTINEL = Deno.args.includes("--sentinel");
 
 async function sha256File(path: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
@@ -56,22 +75,40 @@ if (!await haveRedisServer()) {
 }
 
 console.log(
-  "secshrnet demo: a throwaway network on this machine (Redis + 5 servers), removed at the end",
+  `secshrnet demo: a throwaway network on this machine (${
+    SENTINEL ? "Redis Sentinel: a master, a replica, 3 sentinels" : "Redis"
+  } + 5 servers), removed at the end`,
 );
 let network: TestNetwork | undefined;
+let sentinels: SentinelSetup | undefined;
 let interrupted = false;
 Deno.addSignalListener("SIGINT", async () => {
   if (interrupted) return;
   interrupted = true;
   console.log("\ninterrupted; stopping everything the demo started");
   await network?.stop();
+  await sentinels?.stop();
   Deno.exit(130);
 });
 
 try {
-  step("Starting redis-server and 5 storage servers");
-  network = await startNetwork(5, { trust: false });
-  console.log(`  redis-server at ${network.redis.url}`);
+  if (SENTINEL) {
+    step("Starting a Redis master, a replica, 3 sentinels and 5 storage servers");
+    sentinels = await startSentinels();
+    network = await startNetwork(5, {
+      trust: false,
+      external: masterBus(sentinels),
+      config: sentinelConfig(sentinels),
+    });
+    console.log(`  sentinels at ${sentinels.sentinels.join(", ")}`);
+    console.log(
+      `  master at 127.0.0.1:${await sentinels.masterPort()}; every host asks the sentinels`,
+    );
+  } else {
+    step("Starting redis-server and 5 storage servers");
+    network = await startNetwork(5, { trust: false });
+    console.log(`  redis-server at ${network.redis.url}`);
+  }
   for (const server of network.servers) {
     console.log(`  server ${server.name}  root ${server.root}`);
   }
@@ -130,6 +167,20 @@ try {
   }
   await network.waitForServers(3);
 
+  if (sentinels !== undefined) {
+    step(
+      "Killing the Redis master (SIGKILL): the sentinels promote the replica; every host follows",
+    );
+    const { oldPort, newPort, elapsedMs } = await sentinels.failover();
+    console.log(
+      `  master 127.0.0.1:${oldPort} killed; 127.0.0.1:${newPort} promoted in ${
+        (elapsedMs / 1000).toFixed(1)
+      } s`,
+    );
+    await network.waitForServers(3);
+    console.log("  the 3 servers left are back on the new master, none restarted");
+  }
+
   step("Getting the file back from the 3 servers left");
   const output = `${network.dir}/restored.tar`;
   started = performance.now();
@@ -175,6 +226,7 @@ try {
   if (!interrupted) {
     step("Cleaning up");
     await network?.stop();
+    await sentinels?.stop();
     console.log("  stopped every process and removed every file the demo made");
   }
 }

@@ -8,11 +8,18 @@
  * @module
  */
 
-import { redactUrl, splitAuthority } from "./net/url.ts";
+import { redactUrl } from "./net/url.ts";
 export { redactUrl };
+import {
+  DEFAULT_REDIS_URL,
+  readRedisConfig,
+  REDIS_KEYS,
+  REDIS_URL_ENV,
+  type RedisConfig,
+} from "./config_redis.ts";
+export { DEFAULT_REDIS_URL, REDIS_URL_ENV, type RedisConfig };
 import { parse, TomlError } from "smol-toml";
 import {
-  boolean,
   ConfigError,
   integer,
   isTable,
@@ -26,19 +33,6 @@ import {
 
 export { ConfigError, parseByteSize };
 import { ABSOLUTE_MAX_LOG_N, DEFAULT_LOG_N, DEFAULT_MIN_LOG_N, MIN_LOG_N } from "./keys.ts";
-
-/** Where and how to reach Redis. */
-export interface RedisConfig {
-  /** Full URL, redis:// or rediss://, including username/password when set (what ioredis takes). */
-  url: string;
-  /** TLS settings; present exactly when `url` is rediss://. */
-  tls?: {
-    /** PEM file of the certificate authority to trust instead of the system's. */
-    caFile?: string;
-    /** Whether to refuse a server certificate that does not verify. */
-    rejectUnauthorized: boolean;
-  };
-}
 
 /** The whole configuration, defaults filled in. */
 export interface Config {
@@ -76,24 +70,18 @@ export interface Config {
   source?: string;
 }
 
-/** Redis URL used when neither the file nor the environment names one. */
-export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 /** Network name used when the file names none. */
 export const DEFAULT_NETWORK = "secshrnet";
 /** Name of the config file inside the root directory. */
 export const CONFIG_FILE_NAME = "secshrnet.conf";
-/** Environment variable that, when non-empty, replaces the Redis URL of the file. */
-export const REDIS_URL_ENV = "SECSHRNET_REDIS_URL";
 /** What a network name may be: it becomes part of Redis channel names. */
 export const NETWORK_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 type Env = Record<string, string | undefined>;
 
-/** The `[redis]` keys that build a url, so cannot come with `url`. */
-const REDIS_PARTS = ["host", "port", "username", "password", "tls"] as const;
 /** The known keys of each table, in the order they are documented. */
 const KNOWN: Record<string, readonly string[]> = {
-  redis: ["url", ...REDIS_PARTS, "ca_file", "tls_reject_unauthorized"],
+  redis: REDIS_KEYS,
   network: ["name"],
   client: ["timeout"],
   server: [
@@ -120,8 +108,6 @@ export const DEFAULT_LOG_KEEP = 3;
 export const MAX_LOG_KEEP = 100;
 /** Longest `[server] scrub_interval`, in seconds: 30 days. */
 export const MAX_SCRUB_INTERVAL_SECONDS = 30 * 86_400;
-const DEFAULT_HOST = "127.0.0.1";
-const DEFAULT_PORT = 6379;
 
 /** `$HOME/.secshrnet` (`USERPROFILE` stands in on Windows); throws ConfigError when unset. */
 export function defaultRoot(env: Env = Deno.env.toObject()): string {
@@ -226,24 +212,7 @@ function buildConfig(doc: Table, source: string | undefined, env: Env): Config {
   };
   if (source !== undefined) config.source = source;
 
-  const fileUrl = redisUrlFromFile(redis);
-  if (fileUrl !== undefined) config.redis.url = fileUrl;
-  const envUrl = env[REDIS_URL_ENV];
-  const fromEnv = envUrl !== undefined && envUrl !== "";
-  if (fromEnv) config.redis.url = checkRedisUrl(envUrl, `environment variable ${REDIS_URL_ENV}`);
-  const caFile = string(redis, "ca_file");
-  const reject = boolean(redis, "tls_reject_unauthorized");
-  if (caFile === "") throw wrongValue(redis, "ca_file", "a file name", "an empty string");
-  if (config.redis.url.startsWith("rediss:")) {
-    config.redis.tls = { rejectUnauthorized: reject !== false };
-    if (caFile !== undefined) config.redis.tls.caFile = besideFile(source, caFile);
-  } else if (caFile !== undefined || reject !== undefined) {
-    const key = caFile !== undefined ? "ca_file" : "tls_reject_unauthorized";
-    const why = fromEnv ? ` (${REDIS_URL_ENV} is set to a redis:// URL)` : "";
-    throw new ConfigError(
-      `${file}: [redis] ${key} needs TLS: use a rediss:// url or tls = true${why}`,
-    );
-  }
+  config.redis = readRedisConfig(redis, source, env);
 
   const name = string(network, "name");
   if (name !== undefined) {
@@ -321,92 +290,4 @@ function parseRate(value: unknown, file: string): number {
   }
   const size = typeof value === "string" ? value.replace(/\s*\/\s*s\s*$/i, "") : value;
   return parseByteSize(size, "[server] scrub_rate (bytes per second, 0 = off)", file);
-}
-
-/** The `[redis]` url: `url`, or one built from host/port/username/password/tls, or undefined. */
-function redisUrlFromFile(redis: Section): string | undefined {
-  const url = string(redis, "url");
-  const host = string(redis, "host");
-  const port = integer(redis, "port", 1, 65535) ?? DEFAULT_PORT;
-  const username = string(redis, "username");
-  const password = string(redis, "password");
-  const tls = boolean(redis, "tls");
-  const parts = REDIS_PARTS.filter((key) => redis.values[key] !== undefined);
-  if (url !== undefined) {
-    if (parts.length > 0) {
-      throw new ConfigError(
-        `${redis.file}: [redis] url conflicts with ${parts.join(", ")}: give either url or ` +
-          `host/port/username/password/tls, not both`,
-      );
-    }
-    return checkRedisUrl(url, `${redis.file}: [redis] url`);
-  }
-  if (parts.length === 0) return undefined;
-  const hostName = host ?? DEFAULT_HOST;
-  const badHost = wrongValue(redis, "host", "a host name or IP address", JSON.stringify(hostName));
-  if (hostName === "" || /[\s/?#@\\]/.test(hostName)) throw badHost;
-  const bracketed = hostName.includes(":") && !hostName.startsWith("[")
-    ? `[${hostName}]`
-    : hostName;
-  const userinfo = username === undefined && password === undefined
-    ? ""
-    : encodeURIComponent(username ?? "") +
-      (password === undefined ? "" : `:${encodeURIComponent(password)}`) + "@";
-  let parsed: URL;
-  try {
-    parsed = new URL(`${tls ? "rediss" : "redis"}://${userinfo}${bracketed}:${port}`);
-  } catch {
-    throw badHost;
-  }
-  const sameHost = bracketed.startsWith("[")
-    ? parsed.hostname.startsWith("[")
-    : parsed.hostname === hostName;
-  if (!sameHost || parsed.port !== String(port)) throw badHost;
-  return checkRedisUrl(
-    parsed.href,
-    `${redis.file}: [redis] the url built from host/port/username/password/tls,`,
-  );
-}
-
-/**
- * Checks a Redis URL as ioredis will read it; returns its normalised form.
- * `label` starts every message ("FILE: [redis] url" or "SECSHRNET_REDIS_URL").
- */
-function checkRedisUrl(raw: string, label: string): string {
-  const shown = JSON.stringify(redactUrl(raw));
-  const fail = (problem: string): never => {
-    throw new ConfigError(`${label} ${shown} ${problem}`);
-  };
-  const port = splitAuthority(raw)?.hostport.match(/^(?:\[[^\]]*\]|[^:]*):(\d+)$/)?.[1];
-  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) {
-    fail(`has port ${port}: the port must be an integer from 1 to 65535`);
-  }
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return fail("is not a valid URL (expected redis://[user:password@]host[:port][/db])");
-  }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    fail(`must use redis:// or rediss://, not ${url.protocol}//`);
-  }
-  if (url.hostname === "") fail("has no host");
-  if (url.hostname.includes("%")) fail("has a non-ASCII host name: write it in punycode (xn--...)");
-  if (!/^(\/\d*)?$/.test(url.pathname)) fail("has a path other than a database number like /0");
-  if (url.search !== "" || url.hash !== "") fail("must not have a query (?...) or fragment (#...)");
-  try {
-    decodeURIComponent(url.username);
-    decodeURIComponent(url.password);
-  } catch {
-    fail("has a malformed %-escape in its username or password (write % as %25)");
-  }
-  if (new URL(url.href).href !== url.href) fail("does not survive URL normalisation");
-  return url.href;
-}
-
-/** A relative `path` taken beside the config file `source` (unchanged without one). */
-function besideFile(source: string | undefined, path: string): string {
-  if (source === undefined || /^([/\\]|[A-Za-z]:[/\\])/.test(path)) return path;
-  const cut = Math.max(source.lastIndexOf("/"), source.lastIndexOf("\\"));
-  return cut < 0 ? path : source.slice(0, cut + 1) + path;
 }

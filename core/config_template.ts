@@ -26,9 +26,10 @@ const HEADER = `# secshrnet configuration (TOML), written by 'secshrnet config i
 
 /** The settings, as in secshrnet.example.toml. */
 const SETTINGS = `[redis]
-# How to reach Redis. Give EITHER \`url\`, OR host/port/username/password/tls; never both.
-# The environment variable SECSHRNET_REDIS_URL, when set and non-empty, replaces the URL
-# given here (ca_file and tls_reject_unauthorized below still apply).
+# How to reach Redis. Give EITHER \`url\`, OR host/port/username/password/tls, OR sentinels
+# (below); never two of them. The environment variable SECSHRNET_REDIS_URL, when set and
+# non-empty, replaces what is given here with that one node (ca_file and
+# tls_reject_unauthorized below still apply).
 
 # Full URL: redis://[username:password@]host[:port][/db], or rediss://... for TLS.
 # Percent-encode special characters in the username and password (write "%" as "%25",
@@ -41,6 +42,14 @@ const SETTINGS = `[redis]
 # username = ""             # Redis 6+ ACL user; unset = none
 # password = ""             # unset = none
 # tls = false               # true = connect with TLS (rediss://)
+
+# Redis Sentinel instead of one node (docs/REDIS.md, "Sentinel"): the sentinels name the
+# current master of the group master_name, and every host follows a failover by itself.
+# username, password and tls then apply to the master and its replicas, and
+# sentinel_password is the sentinels' own password, if they have one.
+# sentinels = ["10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"]
+# master_name = "secshrnet"
+# sentinel_password = ""
 
 # TLS settings, allowed only when TLS is on (a rediss:// url, or tls = true):
 # ca_file = "ca.pem"                # PEM CA certificate to trust instead of the system's;

@@ -32,6 +32,9 @@ export function redisUrlOrigin(
   const init = options.init ?? "secshrnet config init --redis URL";
   const fromEnv = env[REDIS_URL_ENV];
   if (fromEnv !== undefined && fromEnv !== "") return `the URL comes from ${REDIS_URL_ENV}`;
+  if (config.redis.sentinel !== undefined) {
+    return `the sentinels come from [redis] in ${config.source}`;
+  }
   if (config.source === undefined) {
     return `no config file at ${lookedAt}, so the default URL was used: run '${init}' or pass -c`;
   }

@@ -10,7 +10,8 @@
 
 import { NetworkUnavailableError } from "../core/errors.ts";
 import { Host, NetworkError } from "../core/net/host.ts";
-import { openRedisWarning } from "../core/net/url.ts";
+import { openTargetWarning, targetOptions } from "../core/net/redis_target.ts";
+import { redisTarget } from "../core/config_redis.ts";
 import { Identity } from "../core/net/identity.ts";
 import {
   type Config,
@@ -147,7 +148,8 @@ export async function runServer(
     });
     scrubber = scrub;
     // Before connecting: once the server is on the bus (what tests wait for), it has been said.
-    const open = openRedisWarning(config.redis.url);
+    const target = redisTarget(config.redis);
+    const open = openTargetWarning(target);
     if (open !== undefined) log("warn", open);
     const caFile = config.redis.tls?.caFile;
     const ca = caFile === undefined ? undefined : await Deno.readTextFile(caFile);
@@ -155,7 +157,7 @@ export async function runServer(
     for (let attempt = 1; host === undefined; attempt++) {
       try {
         host = await Host.connect({
-          redisUrl: config.redis.url,
+          ...targetOptions(target),
           tls: { ca, rejectUnauthorized: config.redis.tls?.rejectUnauthorized },
           network: config.network.name,
           role: "server",

@@ -126,13 +126,13 @@ Deno.test("config: [redis] host/port/username/password/tls build a percent-encod
     `[redis]\nhost = "redis.example"\nport = 6380\nusername = "us er"\n` +
       `password = ${JSON.stringify(password)}\ntls = true\n`,
   );
-  const url = new URL(config.redis.url);
+  const url = new URL(config.redis.url!);
   assertEquals(url.protocol, "rediss:");
   assertEquals(url.hostname, "redis.example");
   assertEquals(url.port, "6380");
   assertEquals(decodeURIComponent(url.username), "us er");
   assertEquals(decodeURIComponent(url.password), password);
-  assertEquals(new URL(config.redis.url).href, config.redis.url);
+  assertEquals(new URL(config.redis.url!).href, config.redis.url);
   assertEquals(config.redis.tls, { rejectUnauthorized: true });
 
   assertEquals(parsed('[redis]\nhost = "10.0.0.5"').redis, { url: "redis://10.0.0.5:6379" });
@@ -152,8 +152,8 @@ Deno.test("config: ioredis reads back exactly the host, port, user, password, db
   const given = parsed('[redis]\nurl = "redis://:a%25b@redis.example:6390/3"');
   for (
     const [url, expected] of [
-      [built.redis.url, { host: "::1", port: 6380, username: "me", password, tls: true }],
-      [given.redis.url, { host: "redis.example", port: 6390, password: "a%b", db: 3 }],
+      [built.redis.url!, { host: "::1", port: 6380, username: "me", password, tls: true }],
+      [given.redis.url!, { host: "redis.example", port: 6390, password: "a%b", db: 3 }],
     ] as const
   ) {
     const redis = new Redis(url, { lazyConnect: true });
@@ -310,6 +310,7 @@ Deno.test("config: an unknown key in each table is refused, listing the known ke
   refused(
     "[redis]\nprot = 1",
     `${FILE}: [redis] prot: unknown key (known: url, host, port, username, password, tls, ` +
+      "sentinels, master_name, sentinel_password, " +
       "ca_file, tls_reject_unauthorized)",
   );
   refused("[network]\nnmae = 'x'", `${FILE}: [network] nmae: unknown key (known: name)`);

@@ -90,8 +90,10 @@ Deno.test("ls and servers: tables with a header and one line per entry, and JSON
     }
     const table = await network.run(["servers"]);
     assertEquals(table.code, 0, table.stderr);
-    const serverLines = lines(table.stdout);
+    const [serverTable, redisLine] = table.stdout.split("\n\n");
+    const serverLines = lines(serverTable);
     assertEquals(serverLines.length, 1 + 5, table.stdout);
+    assertEquals(redisLine.trim(), `Redis: one node, ${network.redis.url}`);
     assert(
       /^SERVER\s+TRUSTED\s+HOST\s+OS\s+VERSION\s+OBJECTS\s+STORED\s+FREE\s+RTT$/.test(
         serverLines[0],

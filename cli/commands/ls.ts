@@ -11,6 +11,7 @@ import { configFrom, headerPolicy, withClient } from "../context.ts";
 import { EXIT } from "../exit.ts";
 import { formatSize, formatTime, printJson, table } from "../format.ts";
 import type { Command } from "./command.ts";
+import { redactUrl, type RedisConfig } from "../../core/config.ts";
 
 /** The `ls` command. */
 export const ls: Command = {
@@ -99,7 +100,11 @@ Examples:
   async run(args) {
     const parsed = parse(args, this.options);
     positionals(parsed, 0, 0, "secshrnet servers [--json] [--timeout S]");
-    const info = await withClient(await configFrom(parsed), (client) => serverInfo(client));
+    const config = await configFrom(parsed);
+    const { info, node } = await withClient(config, async (client) => ({
+      info: await serverInfo(client),
+      node: client.host.redisNode(),
+    }));
     for (const { server, error } of info.failed) {
       console.error(`secshrnet: warning: ${displayName(server)} did not answer: ${error}`);
     }
@@ -125,6 +130,7 @@ Examples:
           `${s.latencyMs} ms`,
         ]),
       ));
+      console.log(`\nRedis: ${topology(config.redis, node)}`);
     }
     return EXIT.ok;
   },
@@ -136,4 +142,12 @@ export function globToRegExp(pattern: string): RegExp {
     c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")
   ).join("");
   return new RegExp(`^${body}$`, "su");
+}
+
+/** Which Redis the network runs on, for `servers`: one node, or a Sentinel master and where. */
+function topology(redis: RedisConfig, node: string | undefined): string {
+  const at = node === undefined ? "" : ` at ${node}`;
+  if (redis.sentinel === undefined) return `one node, ${redactUrl(redis.url)}`;
+  const { masterName, sentinels } = redis.sentinel;
+  return `Sentinel master ${JSON.stringify(masterName)}${at} (sentinels ${sentinels.join(", ")})`;
 }

@@ -8,6 +8,7 @@
  */
 
 import { splitAuthority } from "./url.ts";
+import type { RedisTarget, SentinelTarget } from "./redis_target.ts";
 
 /** What went wrong while connecting, as {@linkcode openConnections} saw it. */
 export interface ConnectFailure {
@@ -21,8 +22,10 @@ export interface ConnectFailure {
   readonly timeoutMs: number;
 }
 
-/** The reason part of "cannot reach Redis at URL: REASON", with what to do. */
-export function connectFailureReason(url: string, failure: ConnectFailure): string {
+/** The reason part of "cannot reach Redis at TARGET: REASON", with what to do. */
+export function connectFailureReason(target: RedisTarget, failure: ConnectFailure): string {
+  if (target.sentinel !== undefined) return sentinelFailureReason(target.sentinel, failure);
+  const url = target.url;
   const { error, connected, timedOut } = failure;
   const seconds = `${Math.ceil(failure.timeoutMs / 1000)} s`;
   const plain = url.startsWith("redis:");
@@ -95,4 +98,31 @@ function connectHint(url: string, reason: string): string {
       "secshrnet does not send, set tls-auth-clients to no or optional there)";
   }
   return "";
+}
+
+/** The reason a master could not be reached through its sentinels, with what to do. */
+function sentinelFailureReason(sentinel: SentinelTarget, failure: ConnectFailure): string {
+  const { message } = failure.error;
+  const seconds = `${Math.ceil(failure.timeoutMs / 1000)} s`;
+  if (/All sentinels are unreachable/.test(message)) {
+    return `no sentinel answered with the address of master ${
+      JSON.stringify(sentinel.masterName)
+    } (check the sentinels' addresses, that they monitor that master_name, and ` +
+      `sentinel_password)`;
+  }
+  if (/^NOAUTH\b/.test(message)) {
+    return `${message} (the master needs a password: set password under [redis])`;
+  }
+  if (/^WRONGPASS\b/.test(message)) {
+    return `${message} (check username and password under [redis])`;
+  }
+  if (failure.timedOut) {
+    return `no answer within ${seconds} (check the sentinels and the master they name, and ` +
+      `that no firewall drops the traffic)`;
+  }
+  if (/\bECONNREFUSED\b/.test(message)) {
+    return "the master the sentinels name refused the connection (is a failover under way? " +
+      "try again in a few seconds)";
+  }
+  return message;
 }

@@ -7,7 +7,7 @@
 
 import { Redis, type RedisOptions } from "ioredis";
 import { NetworkError } from "./errors.ts";
-import { redactUrl } from "./url.ts";
+import { hostAndPort, redisLabel, type RedisTarget, type SentinelTarget } from "./redis_target.ts";
 import { connectFailureReason } from "./connect_failure.ts";
 
 /** How long opening a host's connections (TCP, AUTH, ready check, SUBSCRIBE) may take by default. */
@@ -16,9 +16,9 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** Redis's replies to AUTH when it has no password to check (Redis 6 and later; before 6). */
 const NO_PASSWORD_REPLY = /without any password configured|no password is set/;
 
-/** The warning for a password sent to a Redis that needs none (logged once per open). */
-export function noPasswordWarning(url: string): string {
-  return `Redis at ${redactUrl(url)} needs no password, but one is configured; remove it from ` +
+/** The warning for a password sent to a Redis (`label`, from redisLabel) that needs none. */
+export function noPasswordWarning(label: string): string {
+  return `Redis at ${label} needs no password, but one is configured; remove it from ` +
     `[redis] or set one on Redis (requirepass/ACL)`;
 }
 
@@ -31,7 +31,7 @@ export function noPasswordWarning(url: string): string {
  * {@linkcode noPasswordWarning}, never printed by ioredis.
  */
 export async function openConnections(
-  url: string,
+  target: RedisTarget,
   tls: { ca?: string; rejectUnauthorized?: boolean } | undefined,
   channels: string[],
   log: (level: "warn", message: string) => void,
@@ -40,27 +40,32 @@ export async function openConnections(
   let connected = false;
   let tcpConnected = false;
   let cause: Error | undefined;
+  const label = redisLabel(target);
+  const retry = (times: number) => connected ? Math.min(100 * times, 2000) : null;
+  const useTls = target.url?.startsWith("rediss:") || target.sentinel?.tls || tls?.ca;
+  const tlsOptions = useTls
+    ? { ca: tls?.ca, rejectUnauthorized: tls?.rejectUnauthorized ?? true }
+    : undefined;
   const options: RedisOptions = {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     keepAlive: 10_000,
     maxRetriesPerRequest: 2,
     disableClientInfo: true, // no CLIENT SETINFO: one command fewer for a Redis ACL to allow
-    retryStrategy: (times) => connected ? Math.min(100 * times, 2000) : null,
-    tls: url.startsWith("rediss:") || tls?.ca
-      ? { ca: tls?.ca, rejectUnauthorized: tls?.rejectUnauthorized ?? true }
-      : undefined,
+    retryStrategy: retry,
+    tls: tlsOptions,
+    ...sentinelOptions(target.sentinel, tlsOptions, retry),
   };
-  const pub = new Redis(url, { ...options, enableOfflineQueue: false });
-  const sub = new Redis(url, options);
+  const pub = connectionTo(target, { ...options, enableOfflineQueue: false });
+  const sub = connectionTo(target, options);
   let warned = false;
   const noPassword = () => {
-    if (!warned) log("warn", noPasswordWarning(url));
+    if (!warned) log("warn", noPasswordWarning(label));
     warned = true;
   };
   for (const [name, connection] of [["publisher", pub], ["subscriber", sub]] as const) {
     acceptAuthWithoutPassword(connection, noPassword);
-    acceptInfoRefused(connection, () => log("warn", noInfoWarning(url)));
+    acceptInfoRefused(connection, () => log("warn", noInfoWarning(label)));
     connection.once("connect", () => tcpConnected = true);
     connection.on("error", (error: Error) => {
       // The last error says most (a TLS alert after a reset), but a reply that is not
@@ -91,19 +96,51 @@ export async function openConnections(
   } catch (error) {
     pub.disconnect();
     sub.disconnect();
-    const reason = connectFailureReason(url, {
+    const reason = connectFailureReason(target, {
       // A deadline says more than the errors the disconnect above may cause.
       error: timedOut ? new Error("timed out") : cause ?? (error as Error),
       connected: tcpConnected,
       timedOut,
       timeoutMs,
     });
-    throw new NetworkError(`cannot reach Redis at ${redactUrl(url)}: ${reason}`);
+    throw new NetworkError(`cannot reach Redis at ${label}: ${reason}`);
   } finally {
     clearTimeout(timer);
   }
   connected = true;
   return { pub, sub };
+}
+
+/** A connection to `target` with `options` (not yet connected: lazyConnect). */
+function connectionTo(target: RedisTarget, options: RedisOptions): Redis {
+  return target.url !== undefined ? new Redis(target.url, options) : new Redis(options);
+}
+
+/**
+ * The ioredis options that reach a master through its sentinels (none for a
+ * plain URL): ask each sentinel in turn on every (re)connect, which follows a
+ * failover, and speak TLS to the sentinels as to the nodes.
+ */
+function sentinelOptions(
+  sentinel: SentinelTarget | undefined,
+  tls: RedisOptions["tls"],
+  retry: (times: number) => number | null,
+): Partial<RedisOptions> {
+  if (sentinel === undefined) return {};
+  return {
+    sentinels: sentinel.sentinels.map(hostAndPort),
+    name: sentinel.masterName,
+    username: sentinel.username,
+    password: sentinel.password,
+    sentinelPassword: sentinel.sentinelPassword,
+    sentinelRetryStrategy: retry,
+    // Not ioredis's failover detector: its disconnect on +switch-master, landing while a
+    // connection is still reconnecting, ended 2 of 5 servers' connections for good in tests.
+    // A dead master refuses the reconnect, and each retry asks the sentinels afresh.
+    failoverDetector: false,
+    enableTLSForSentinelMode: tls !== undefined,
+    sentinelTLS: tls,
+  };
 }
 
 /**
@@ -131,8 +168,8 @@ function acceptAuthWithoutPassword(connection: Redis, onNoPassword: () => void):
 }
 
 /** The warning for a Redis user whose ACL refuses INFO (logged for each connection). */
-export function noInfoWarning(url: string): string {
-  return `the Redis user of ${redactUrl(url)} may not run INFO, so the check that Redis has ` +
+export function noInfoWarning(label: string): string {
+  return `the Redis user of ${label} may not run INFO, so the check that Redis has ` +
     `finished loading is skipped; add +info to its ACL (docs/REDIS.md)`;
 }
 

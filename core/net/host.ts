@@ -25,6 +25,7 @@ import {
 import { Identity, PeerKeys } from "./identity.ts";
 import { GarbagePacer } from "../memory.ts";
 import { closeConnection, openConnections, withTimeout } from "./connection.ts";
+import type { RedisTarget, SentinelTarget } from "./redis_target.ts";
 import { ThrottledLog } from "./throttled_log.ts";
 import { type Handler, MAX_REQUESTS_PER_SENDER, RequestRunner } from "./requests.ts";
 import { NetworkError, RemoteError, remoteErrorFrom } from "./errors.ts";
@@ -32,8 +33,10 @@ import { startHeartbeat } from "./heartbeat.ts";
 
 /** How to reach Redis and which network to join. */
 export interface HostOptions {
-  /** redis:// or rediss:// URL. */
-  redisUrl: string;
+  /** One Redis node: its redis:// or rediss:// URL (or give `sentinel`). */
+  redisUrl?: string;
+  /** A Sentinel master group instead of `redisUrl`. */
+  sentinel?: SentinelTarget;
   /** TLS extras for rediss:// URLs. */
   tls?: { ca?: string; rejectUnauthorized?: boolean };
   /** Network name: the channel prefix. */
@@ -51,6 +54,17 @@ export interface HostOptions {
 }
 
 export { NetworkError, RemoteError };
+
+/** The Redis `options` name: `redisUrl` or `sentinel`, exactly one. */
+function redisTargetOf(options: HostOptions): RedisTarget {
+  if (options.sentinel !== undefined && options.redisUrl === undefined) {
+    return { sentinel: options.sentinel };
+  }
+  if (options.redisUrl !== undefined && options.sentinel === undefined) {
+    return { url: options.redisUrl };
+  }
+  throw new TypeError("HostOptions: give exactly one of redisUrl and sentinel");
+}
 
 /** A listener for messages that are not requests (data, acks). */
 export type Listener = (message: Envelope) => void;
@@ -115,7 +129,7 @@ export class Host {
     if (options.role === "server") channels.push(`${options.network}:broadcast`);
     const log = options.log ?? (() => {});
     const { pub, sub } = await openConnections(
-      options.redisUrl,
+      redisTargetOf(options),
       options.tls,
       channels,
       log,
@@ -153,6 +167,18 @@ export class Host {
   }
 
   /** Addresses of the servers currently subscribed on this network. */
+  /** The Redis node this host publishes through now ("host:port"; under Sentinel, the master). */
+  redisNode(): string | undefined {
+    const stream =
+      (this.#pub as unknown as { stream?: { remoteAddress?: string; remotePort?: number } })
+        .stream;
+    if (stream?.remoteAddress === undefined || stream.remotePort === undefined) return undefined;
+    const host = stream.remoteAddress.includes(":")
+      ? `[${stream.remoteAddress}]`
+      : stream.remoteAddress;
+    return `${host}:${stream.remotePort}`;
+  }
+
   async servers(): Promise<Address[]> {
     const channels = await this.#pub.pubsub("CHANNELS", `${this.network}:server:*`) as string[];
     return channels.map((c) => c.slice(this.network.length + 1)).filter(isAddress).sort();

@@ -80,6 +80,12 @@ export interface NetworkOptions {
   config?: string;
   /** Environment for servers and clients over the defaults (e.g. another SECSHRNET_REDIS_URL). */
   env?: Record<string, string>;
+  /**
+   * A Redis topology the caller started and stops (e.g. tests/harness/sentinel.ts): no
+   * redis-server is started, SECSHRNET_REDIS_URL is not set (`config` says how to reach
+   * it), and `command` (asked where the servers subscribe) counts the servers online.
+   */
+  external?: RedisProcess;
   /** How every server starts unless `addServer` is given options. */
   server?: ServerOptions;
   /**
@@ -131,7 +137,7 @@ export async function startNetwork(
   let redis: RedisProcess;
   try {
     const args = [...options.redis?.args ?? [], ...options.redisArgs ?? []];
-    redis = await startRedis({ ...options.redis, args });
+    redis = options.external ?? await startRedis({ ...options.redis, args });
   } catch (error) {
     await Deno.remove(dir, { recursive: true });
     throw error;
@@ -139,8 +145,9 @@ export async function startNetwork(
   // HOME points into the scratch directory (default roots and configs land there);
   // DENO_DIR keeps Deno's own cache where it was, so runs start fast and leave no trace.
   const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
-  const env = {
-    SECSHRNET_REDIS_URL: redis.url,
+  const env: Record<string, string> = {
+    // An external Redis is reached through the config (e.g. sentinels), not the environment.
+    ...options.external === undefined ? { SECSHRNET_REDIS_URL: redis.url } : {},
     HOME: dir,
     DENO_DIR: denoDir,
     NO_COLOR: "1",
@@ -192,7 +199,7 @@ export async function startNetwork(
     run: (args, runOptions = {}) => runClient(args, { ...env, ...runOptions.env }, runOptions),
     async stop() {
       await Promise.all(list.map((s) => s.running ? s.stop() : undefined));
-      await redis.stop();
+      if (options.external === undefined) await redis.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };

@@ -85,22 +85,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
   const port = options.port ?? freePort();
   const args = [...tlsArgs(port, options.tls), ...options.args ?? []];
   let child = await spawn(port, args);
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }, 5000);
-    await child.status;
-    clearTimeout(timer);
-  };
+  const stop = () => stopChild(child);
   const { auth, tls } = options;
   const userinfo = auth === undefined
     ? ""
@@ -115,6 +100,24 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
     },
     command: (...command) => runCommand(port, options, command),
   };
+}
+
+/** Stops `child`: SIGTERM, SIGKILL after 5 s, and waits for it to exit. */
+export async function stopChild(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // Already gone.
+  }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }, 5000);
+  await child.status;
+  clearTimeout(timer);
 }
 
 /** The arguments that make redis-server listen with TLS only on `port`. */
