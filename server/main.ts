@@ -44,6 +44,14 @@ export interface RunningServer {
  * Hooks of {@linkcode runServer} for tests (tests/harness/liar.ts runs the
  * real server as an adversary through them). Production callers pass none.
  */
+/** `runServer` was stopped (its `stop` signal) before it had joined the network. */
+export class StoppedWhileStartingError extends Error {
+  constructor() {
+    super("stopped before joining the network");
+    this.name = "StoppedWhileStartingError";
+  }
+}
+
 export interface ServerHooks {
   /**
    * Called once connected, before the protocol handlers are registered: the
@@ -98,13 +106,15 @@ function isPermanent(error: Error): boolean {
  * (server/path_errors.ts) when the root or the log file cannot be used; a
  * NetworkUnavailableError when Redis refuses for good (credentials,
  * certificates). Until stopped, SIGHUP reopens the log file (after
- * logrotate moved it). `hooks` are for tests only.
+ * logrotate moved it). `stop`, once aborted, ends the wait for Redis with a
+ * StoppedWhileStartingError. `hooks` are for tests only.
  */
 export async function runServer(
   root: string,
   config: Config,
   verbose = false,
   hooks: ServerHooks = {},
+  stop?: AbortSignal,
 ): Promise<RunningServer> {
   const paths = new RootPaths(root);
   await inRoot(root, () => makePrivateDir(paths.root));
@@ -155,6 +165,7 @@ export async function runServer(
     const ca = caFile === undefined ? undefined : await Deno.readTextFile(caFile);
     let host: Host | undefined;
     for (let attempt = 1; host === undefined; attempt++) {
+      if (stop?.aborted) throw new StoppedWhileStartingError();
       try {
         host = await Host.connect({
           ...targetOptions(target),
@@ -173,8 +184,12 @@ export async function runServer(
         if (isPermanent(error)) throw new NetworkUnavailableError(`${error.message}; ${origin}`);
         const wait = Math.min(attempt, 10);
         log("warn", `${error.message}; ${origin}; retrying in ${wait} s`);
-        await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+        await pause(wait * 1000, stop);
       }
+    }
+    if (stop?.aborted) {
+      await host.close();
+      throw new StoppedWhileStartingError();
     }
     const served = hooks.wrapHost?.(host, store) ?? host;
     const stopProtocol = serveProtocol(served, store, {
@@ -207,10 +222,24 @@ export async function runServer(
     };
   } catch (error) {
     await scrubber?.stop();
-    log("warn", `cannot start: ${(error as Error).message}`);
+    if (error instanceof StoppedWhileStartingError) log("info", "stopped");
+    else log("warn", `cannot start: ${(error as Error).message}`);
     if (hangUps) Deno.removeSignalListener("SIGHUP", reopen);
     log.close();
     lock.release();
     throw error;
   }
+}
+
+/** Waits `ms`, or less when `stop` is aborted meanwhile. */
+function pause(ms: number, stop: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    stop?.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      stop?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 }

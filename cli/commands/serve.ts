@@ -12,7 +12,7 @@ import { defaultRoot, loadConfig } from "../../core/config.ts";
 import { EXIT } from "../exit.ts";
 import { UsageError } from "../../core/errors.ts";
 import { insecureTlsWarning } from "../context.ts";
-import { runServer } from "../../server/main.ts";
+import { runServer, StoppedWhileStartingError } from "../../server/main.ts";
 import { RootBusyError } from "../../server/lock.ts";
 import { checkRoot } from "../../server/path_errors.ts";
 import type { Command } from "./command.ts";
@@ -65,21 +65,29 @@ Example:
     const config = await loadConfig(typeof path === "string" ? { path, root } : { root });
     const insecure = insecureTlsWarning(config);
     if (insecure !== undefined) console.error(`secshrnet: warning: ${insecure}`);
+    // Listening from the start: a SIGTERM while the server joins (or waits for Redis) stops
+    // it as cleanly as one later, instead of killing it with the lock and log still open.
+    const { promise: stopped, resolve } = Promise.withResolvers<void>();
+    const starting = new AbortController();
+    const stop = () => {
+      starting.abort();
+      resolve();
+    };
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
     let server;
     try {
-      server = await runServer(root, config, parsed.values.verbose === true);
+      server = await runServer(root, config, parsed.values.verbose === true, {}, starting.signal);
+      await stopped;
     } catch (error) {
+      if (error instanceof StoppedWhileStartingError) return EXIT.ok;
       if (!(error instanceof RootBusyError)) throw error;
       console.error(`secshrnet: ${error.message}`);
       return EXIT.failure;
+    } finally {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
     }
-    const { promise: stopped, resolve } = Promise.withResolvers<void>();
-    const stop = () => resolve();
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-    await stopped;
-    Deno.removeSignalListener("SIGINT", stop);
-    Deno.removeSignalListener("SIGTERM", stop);
     await server.stop();
     return EXIT.ok;
   },
