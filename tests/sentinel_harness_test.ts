@@ -9,34 +9,9 @@ import { assert, assertEquals } from "./assert.ts";
 import type { RespReply } from "./harness/redis.ts";
 import { type SentinelSetup, startSentinels, until } from "./harness/sentinel.ts";
 import { sentinelCommand } from "./harness/sentinel_command.ts";
+import { alive, listening, pidOf } from "./harness/processes.ts";
 
 const PASSWORD = "sentinel harness password";
-
-/** The pid a redis-server or sentinel at `port` reports. */
-async function pidOf(command: (...args: string[]) => Promise<RespReply>): Promise<number> {
-  const info = String(await command("INFO", "server"));
-  return Number(/^process_id:(\d+)/m.exec(info)?.[1]);
-}
-
-/** Whether a process with this pid exists (a zombie counts). */
-async function alive(pid: number): Promise<boolean> {
-  try {
-    await Deno.stat(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Whether something accepts connections on 127.0.0.1:`port`. */
-async function listening(port: number): Promise<boolean> {
-  try {
-    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The master port every sentinel reports, one entry per sentinel. */
 async function reportedMasters(setup: SentinelSetup): Promise<number[]> {
