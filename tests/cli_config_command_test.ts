@@ -8,31 +8,8 @@
 import { parse } from "smol-toml";
 import { type Config, loadConfig, parseConfig } from "../core/config.ts";
 import { configTemplate, tomlString } from "../core/config_template.ts";
-import { runProcess, secshrnetArgs } from "./harness/network.ts";
 import { assert, assertEquals } from "./assert.ts";
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `secshrnet ARGS` with `env` only (no terminal, no inherited environment). */
-async function run(args: string[], env: Record<string, string>): Promise<Outcome> {
-  const { code, stdout, stderr } = await runProcess(Deno.execPath(), {
-    args: [...secshrnetArgs(), ...args],
-    env: {
-      NO_COLOR: "1",
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      // HOME is the test's; Deno's own cache stays where it is.
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-      ...env,
-    },
-    clearEnv: true,
-    timeoutMs: 120_000,
-  });
-  return { code, stdout, stderr };
-}
+import { runClean as run } from "./harness/clean_run.ts";
 
 /** Runs `test` with a fresh empty HOME, removed afterwards. */
 async function withHome(test: (home: string) => Promise<void>): Promise<void> {

@@ -14,13 +14,7 @@ import { prng } from "./prng.ts";
 import { inputFile, PW, WRONG_PW } from "./harness/client.ts";
 import { runProcess, secshrnetArgs, startNetwork, type TestNetwork } from "./harness/network.ts";
 import { freePort } from "./harness/redis.ts";
-
-/** What one run printed and returned. */
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { type Outcome, runClean as run } from "./harness/clean_run.ts";
 
 /** One row of the table. */
 interface Case {
@@ -61,23 +55,6 @@ function check(row: Case, outcome: Outcome): void {
     assertEquals(failure.error.code, row.jsonCode, label);
     assertEquals(`secshrnet: ${failure.error.message}`, lines[0], label);
   }
-}
-
-/** Runs `secshrnet ARGS` with `env` only (no terminal, no inherited environment). */
-async function run(args: string[], env: Record<string, string>): Promise<Outcome> {
-  const { code, stdout, stderr } = await runProcess(Deno.execPath(), {
-    args: [...secshrnetArgs(), ...args],
-    env: {
-      NO_COLOR: "1",
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      // HOME is the test's; Deno's own cache stays where it is.
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-      ...env,
-    },
-    clearEnv: true,
-    timeoutMs: 120_000,
-  });
-  return { code, stdout, stderr };
 }
 
 Deno.test("exit codes without a network: usage (2), failure (1), each one line", async () => {

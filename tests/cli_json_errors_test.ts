@@ -9,15 +9,9 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import { FAST, inputFile, PW, runIsolated, workDir, WRONG_PW } from "./harness/client.ts";
-import { runProcess, secshrnetArgs, startNetwork, type TestNetwork } from "./harness/network.ts";
+import { startNetwork, type TestNetwork } from "./harness/network.ts";
 import { freePort } from "./harness/redis.ts";
-
-/** What one run printed and returned. */
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { type Outcome, runClean as run } from "./harness/clean_run.ts";
 
 /** One failing command line and what it must say. */
 interface Failure {
@@ -31,22 +25,6 @@ interface Failure {
   line?: RegExp;
   /** Extra environment. */
   env?: Record<string, string>;
-}
-
-/** Runs `secshrnet ARGS` with only `env` (and PATH, DENO_DIR, NO_COLOR). */
-async function run(args: string[], env: Record<string, string>): Promise<Outcome> {
-  const { code, stdout, stderr } = await runProcess(Deno.execPath(), {
-    args: [...secshrnetArgs(), ...args],
-    env: {
-      NO_COLOR: "1",
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-      ...env,
-    },
-    clearEnv: true,
-    timeoutMs: 60_000,
-  });
-  return { code, stdout, stderr };
 }
 
 /** The lines of `text`, empty ones left out. */

@@ -8,35 +8,13 @@
  */
 
 import { assert, assertEquals, assertRejects } from "./assert.ts";
-import { runProcess, secshrnetArgs, startNetwork } from "./harness/network.ts";
+import { secshrnetArgs, startNetwork } from "./harness/network.ts";
 import { freePort, startRedis } from "./harness/redis.ts";
 import { redisUrlOrigin } from "../core/redis_origin.ts";
 import { type Config, DEFAULT_REDIS_URL } from "../core/config.ts";
 import { NetworkUnavailableError } from "../core/errors.ts";
 import { configFrom, connect } from "../cli/context.ts";
-
-/** What one run printed and returned. */
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `secshrnet ARGS` with only `env` (and PATH, DENO_DIR, NO_COLOR). */
-async function run(args: string[], env: Record<string, string>): Promise<Outcome> {
-  const { code, stdout, stderr } = await runProcess(Deno.execPath(), {
-    args: [...secshrnetArgs(), ...args],
-    env: {
-      NO_COLOR: "1",
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-      ...env,
-    },
-    clearEnv: true,
-    timeoutMs: 60_000,
-  });
-  return { code, stdout, stderr };
-}
+import { runClean as run } from "./harness/clean_run.ts";
 
 /** Nothing a library printed, no stack trace, no "unexpected error", no "Please report this". */
 function assertOurs(text: string, label: string): void {
