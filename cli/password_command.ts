@@ -19,7 +19,7 @@
 
 import { PasswordError } from "./password_error.ts";
 import { decodeSecret, osReason } from "./password_sources.ts";
-import { addSigintListener } from "./password_terminal.ts";
+import { cancelOnSigint } from "./password_terminal.ts";
 
 /** More output than this is not a password: the command is stopped and refused. */
 export const MAX_COMMAND_OUTPUT = 64 * 1024;
@@ -45,16 +45,11 @@ export async function readPasswordCommand(command: string, where: string): Promi
     throw new PasswordError(`${where} is empty; give a command that prints the password`);
   }
   // Listening before the command starts: a Ctrl-C at any point cancels.
-  let onSignal = () => {};
-  const interrupted = new Promise<never>((_, reject) => {
-    onSignal = () => reject(new PasswordError("cancelled", { cancelled: true }));
-  });
-  interrupted.catch(() => {});
-  const listening = addSigintListener(onSignal);
+  const { interrupted, stop } = cancelOnSigint();
   try {
     return await collect(spawn(command, where), interrupted, where);
   } finally {
-    if (listening) Deno.removeSignalListener("SIGINT", onSignal);
+    stop();
   }
 }
 

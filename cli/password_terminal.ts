@@ -76,12 +76,7 @@ export async function promptHidden(terminal: PromptTerminal, prompts: string[]):
   const lines: string[] = [];
   let raw = false;
   let midLine = false;
-  let onSignal = () => {};
-  const interrupted = new Promise<never>((_, reject) => {
-    onSignal = () => reject(new PasswordError("cancelled", { cancelled: true }));
-  });
-  interrupted.catch(() => {});
-  const listening = addSigintListener(onSignal);
+  const { interrupted, stop } = cancelOnSigint();
   try {
     terminal.setRaw(true);
     raw = true;
@@ -109,7 +104,7 @@ export async function promptHidden(terminal: PromptTerminal, prompts: string[]):
   } finally {
     buffer.fill(0);
     editor.clear();
-    if (listening) Deno.removeSignalListener("SIGINT", onSignal);
+    stop();
     if (raw) {
       try {
         terminal.setRaw(false);
@@ -119,12 +114,27 @@ export async function promptHidden(terminal: PromptTerminal, prompts: string[]):
   }
 }
 
-/** Installs `handler` for SIGINT when the platform allows; whether it did. */
-export function addSigintListener(handler: () => void): boolean {
+/**
+ * A promise that rejects with a cancelled PasswordError on Ctrl-C (SIGINT),
+ * and `stop` to stop listening (a no-op where signals cannot be listened to).
+ */
+export function cancelOnSigint(): { interrupted: Promise<never>; stop(): void } {
+  let onSignal = () => {};
+  const interrupted = new Promise<never>((_, reject) => {
+    onSignal = () => reject(new PasswordError("cancelled", { cancelled: true }));
+  });
+  interrupted.catch(() => {});
+  let listening = true;
   try {
-    Deno.addSignalListener("SIGINT", handler);
-    return true;
+    Deno.addSignalListener("SIGINT", onSignal);
   } catch {
-    return false;
+    listening = false;
   }
+  return {
+    interrupted,
+    stop: () => {
+      if (listening) Deno.removeSignalListener("SIGINT", onSignal);
+      listening = false;
+    },
+  };
 }
