@@ -147,7 +147,7 @@ function fileKeys(text: string | undefined): Set<string> {
   return keys;
 }
 
-/** The `[redis]` settings in effect: one node's url, or the Sentinel keys (passwords masked). */
+/** The `[redis]` settings in effect: one node's url, or the Sentinel or cluster keys (passwords masked). */
 function redisSettings(
   config: Config,
   from: { inFile: Set<string>; fromEnv: boolean; text?: string },
@@ -155,8 +155,16 @@ function redisSettings(
 ): Setting[] {
   const { inFile, fromEnv } = from;
   const sentinel = config.redis.sentinel;
+  const masked = (value: string | undefined) => value === undefined ? null : "***";
+  const cluster = config.redis.cluster;
+  if (cluster !== undefined) {
+    return [
+      setting("redis.cluster", cluster.nodes, "Redis Cluster: sharded pub/sub"),
+      setting("redis.username", cluster.username ?? null),
+      setting("redis.password", masked(cluster.password)),
+    ];
+  }
   if (sentinel !== undefined) {
-    const masked = (value: string | undefined) => value === undefined ? null : "***";
     return [
       setting("redis.sentinels", sentinel.sentinels, "Sentinel: they name the master"),
       setting("redis.master_name", sentinel.masterName),

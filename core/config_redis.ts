@@ -1,9 +1,10 @@
 /**
  * The `[redis]` table of the config file: one Redis node (`url`, or
- * `host`/`port`/`username`/`password`/`tls`), or a Sentinel-managed master
- * (`sentinels`, `master_name`, with `username`/`password`/`tls` for every
- * node and `sentinel_password` for the sentinels), TLS extras, and the
- * SECSHRNET_REDIS_URL override (always one node). Every problem is a
+ * `host`/`port`/`username`/`password`/`tls`), a Sentinel-managed master
+ * (`sentinels`, `master_name`, `sentinel_password` for the sentinels), or a
+ * Redis Cluster (`cluster`); `username`/`password`/`tls` apply to every node
+ * of the last two. TLS extras, and the SECSHRNET_REDIS_URL override (always
+ * one node). Every problem is a
  * one-line {@linkcode ConfigError} naming the file and key.
  *
  * @module
@@ -45,13 +46,25 @@ export interface SentinelConfig {
   sentinelPassword?: string;
 }
 
+/** A Redis Cluster (docs/REDIS.md, "Cluster"): hosts use sharded pub/sub. */
+export interface ClusterConfig {
+  /** Some of its nodes, as "host:port": the rest are found through them. */
+  nodes: string[];
+  /** The Redis user of every node, if not `default`. */
+  username?: string;
+  /** Its password. */
+  password?: string;
+}
+
 /**
- * Where and how to reach Redis: one node (`url`) or a Sentinel master group
- * (`sentinel`), exactly one of them; `tls` present exactly when TLS is used.
+ * Where and how to reach Redis: one node (`url`), a Sentinel master group
+ * (`sentinel`) or a cluster (`cluster`), exactly one of them; `tls` present
+ * exactly when TLS is used.
  */
 export type RedisConfig =
-  | { url: string; sentinel?: undefined; tls?: RedisTls }
-  | { url?: undefined; sentinel: SentinelConfig; tls?: RedisTls };
+  | { url: string; sentinel?: undefined; cluster?: undefined; tls?: RedisTls }
+  | { url?: undefined; sentinel: SentinelConfig; cluster?: undefined; tls?: RedisTls }
+  | { url?: undefined; sentinel?: undefined; cluster: ClusterConfig; tls?: RedisTls };
 
 /** Redis URL used when neither the file nor the environment names one. */
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
@@ -59,7 +72,7 @@ export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 export const REDIS_URL_ENV = "SECSHRNET_REDIS_URL";
 /** What a Sentinel master group name may be. */
 export const MASTER_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-/** Most sentinels one config may list. */
+/** Most sentinels, or cluster nodes, one config may list. */
 export const MAX_SENTINELS = 16;
 
 /** The `[redis]` keys that build a url, so cannot come with `url`. */
@@ -71,6 +84,7 @@ export const REDIS_KEYS: readonly string[] = [
   "url",
   ...URL_PARTS,
   ...SENTINEL_KEYS,
+  "cluster",
   "ca_file",
   "tls_reject_unauthorized",
 ];
@@ -85,13 +99,19 @@ export function readRedisConfig(redis: Section, source: string | undefined, env:
   const file = redis.file;
   const envUrl = env[REDIS_URL_ENV];
   const fromEnv = envUrl !== undefined && envUrl !== "";
+  checkOneTopology(redis);
   const sentinel = sentinelFromFile(redis);
-  const fileUrl = sentinel === undefined ? redisUrlFromFile(redis) : undefined;
+  const cluster = clusterFromFile(redis);
+  const fileUrl = sentinel === undefined && cluster === undefined
+    ? redisUrlFromFile(redis)
+    : undefined;
   let config: RedisConfig;
   if (fromEnv) {
     config = { url: checkRedisUrl(envUrl, `environment variable ${REDIS_URL_ENV}`) };
   } else if (sentinel !== undefined) {
     config = { sentinel };
+  } else if (cluster !== undefined) {
+    config = { cluster };
   } else {
     config = { url: fileUrl ?? DEFAULT_REDIS_URL };
   }
@@ -126,30 +146,7 @@ function sentinelFromFile(redis: Section): SentinelConfig | undefined {
     }
     return undefined;
   }
-  const conflicting = ["url", "host", "port"].filter((key) => redis.values[key] !== undefined);
-  if (conflicting.length > 0) {
-    throw new ConfigError(
-      `${redis.file}: [redis] give exactly one of url and sentinels, not ${
-        ["sentinels", ...conflicting].join(" and ")
-      } (host and port make a url; with sentinels, the sentinels find the master)`,
-    );
-  }
-  const expected = `a list of 1 to ${MAX_SENTINELS} "host:port" strings`;
-  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_SENTINELS) {
-    const got = Array.isArray(list) ? `a list of ${list.length}` : describe(list);
-    throw wrongValue(redis, "sentinels", expected, got);
-  }
-  const sentinels = list.map((entry) => {
-    if (typeof entry !== "string") throw wrongValue(redis, "sentinels", expected, describe(entry));
-    if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.test(entry)) {
-      throw wrongValue(redis, "sentinels", expected, JSON.stringify(entry));
-    }
-    const port = Number(entry.slice(entry.lastIndexOf(":") + 1));
-    if (port < 1 || port > 65535) {
-      throw wrongValue(redis, "sentinels", `${expected} (port 1 to 65535)`, JSON.stringify(entry));
-    }
-    return entry;
-  });
+  const sentinels = hostPortList(redis, "sentinels");
   const masterName = string(redis, "master_name");
   if (masterName === undefined) {
     throw new ConfigError(
@@ -172,6 +169,55 @@ function sentinelFromFile(redis: Section): SentinelConfig | undefined {
   if (password !== undefined) sentinel.password = password;
   if (sentinelPassword !== undefined) sentinel.sentinelPassword = sentinelPassword;
   return sentinel;
+}
+
+/**
+ * Throws unless `[redis]` names at most one of a url (`url`, or `host` and
+ * `port` that build one), `sentinels` and `cluster`.
+ */
+function checkOneTopology(redis: Section): void {
+  const given = ["url", "host", "port", "sentinels", "cluster"].filter((key) =>
+    redis.values[key] !== undefined
+  );
+  const kinds = new Set(given.map((key) => ["host", "port"].includes(key) ? "url" : key));
+  if (kinds.size < 2) return;
+  throw new ConfigError(
+    `${redis.file}: [redis] give exactly one of url, sentinels and cluster, not ` +
+      `${given.join(" and ")} (host and port make a url; sentinels find a master; ` +
+      `cluster lists the nodes of a Redis Cluster)`,
+  );
+}
+
+/** The "host:port" strings of list `key` in `[redis]`, checked (1 to MAX_SENTINELS). */
+function hostPortList(redis: Section, key: string): string[] {
+  const list = redis.values[key];
+  const expected = `a list of 1 to ${MAX_SENTINELS} "host:port" strings`;
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_SENTINELS) {
+    const got = Array.isArray(list) ? `a list of ${list.length}` : describe(list);
+    throw wrongValue(redis, key, expected, got);
+  }
+  return list.map((entry) => {
+    if (typeof entry !== "string") throw wrongValue(redis, key, expected, describe(entry));
+    if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.test(entry)) {
+      throw wrongValue(redis, key, expected, JSON.stringify(entry));
+    }
+    const port = Number(entry.slice(entry.lastIndexOf(":") + 1));
+    if (port < 1 || port > 65535) {
+      throw wrongValue(redis, key, `${expected} (port 1 to 65535)`, JSON.stringify(entry));
+    }
+    return entry;
+  });
+}
+
+/** The cluster settings of `[redis]`, or undefined when it names no `cluster`. */
+function clusterFromFile(redis: Section): ClusterConfig | undefined {
+  if (redis.values.cluster === undefined) return undefined;
+  const cluster: ClusterConfig = { nodes: hostPortList(redis, "cluster") };
+  const username = string(redis, "username");
+  const password = string(redis, "password");
+  if (username !== undefined) cluster.username = username;
+  if (password !== undefined) cluster.password = password;
+  return cluster;
 }
 
 /** The `[redis]` url: `url`, or one built from host/port/username/password/tls, or undefined. */
@@ -265,5 +311,7 @@ function besideFile(source: string | undefined, path: string): string {
 /** The Redis `redis` names, as the transport takes it (core/net/redis_target.ts). */
 export function redisTarget(redis: RedisConfig): RedisTarget {
   if (redis.url !== undefined) return { url: redis.url };
-  return { sentinel: { ...redis.sentinel, tls: redis.tls !== undefined } };
+  const tls = redis.tls !== undefined;
+  if (redis.cluster !== undefined) return { cluster: { ...redis.cluster, tls } };
+  return { sentinel: { ...redis.sentinel, tls } };
 }

@@ -26,8 +26,8 @@ const HEADER = `# secshrnet configuration (TOML), written by 'secshrnet config i
 
 /** The settings, as in secshrnet.example.toml. */
 const SETTINGS = `[redis]
-# How to reach Redis. Give EITHER \`url\`, OR host/port/username/password/tls, OR sentinels
-# (below); never two of them. The environment variable SECSHRNET_REDIS_URL, when set and
+# How to reach Redis. Give EITHER \`url\`, OR host/port/username/password/tls, OR sentinels,
+# OR cluster (below); never two of them. The environment variable SECSHRNET_REDIS_URL, when set and
 # non-empty, replaces what is given here with that one node (ca_file and
 # tls_reject_unauthorized below still apply).
 
@@ -50,6 +50,12 @@ const SETTINGS = `[redis]
 # sentinels = ["10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"]
 # master_name = "secshrnet"
 # sentinel_password = ""
+
+# A Redis Cluster instead (Redis 7.0+; docs/REDIS.md, "Cluster"): some of its nodes, the
+# rest are found through them. Hosts then use sharded pub/sub (SSUBSCRIBE/SPUBLISH): each
+# host's channel lives on the master that owns its slot, so traffic is spread over the
+# masters. username, password and tls apply to every node.
+# cluster = ["10.0.0.1:7000", "10.0.0.2:7000", "10.0.0.3:7000"]
 
 # TLS settings, allowed only when TLS is on (a rediss:// url, or tls = true):
 # ca_file = "ca.pem"                # PEM CA certificate to trust instead of the system's;

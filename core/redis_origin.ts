@@ -35,6 +35,9 @@ export function redisUrlOrigin(
   if (config.redis.sentinel !== undefined) {
     return `the sentinels come from [redis] in ${config.source}`;
   }
+  if (config.redis.cluster !== undefined) {
+    return `the cluster nodes come from [redis] in ${config.source}`;
+  }
   if (config.source === undefined) {
     return `no config file at ${lookedAt}, so the default URL was used: run '${init}' or pass -c`;
   }

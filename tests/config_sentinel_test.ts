@@ -58,11 +58,11 @@ Deno.test("config: SECSHRNET_REDIS_URL still overrides Sentinel with one node", 
 Deno.test("config: Sentinel settings that conflict or are malformed are one line naming them", () => {
   refused(
     `[redis]\nurl = "redis://h:1"\n${SENTINELS}\nmaster_name = "m"`,
-    `${FILE}: [redis] give exactly one of url and sentinels, not sentinels and url`,
+    `${FILE}: [redis] give exactly one of url, sentinels and cluster, not url and sentinels`,
   );
   refused(
     `[redis]\nhost = "h"\nport = 7\n${SENTINELS}\nmaster_name = "m"`,
-    "not sentinels and host and port",
+    "not host and port and sentinels",
   );
   refused(`[redis]\n${SENTINELS}`, `${FILE}: [redis] sentinels needs master_name`);
   refused(

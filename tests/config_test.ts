@@ -310,7 +310,7 @@ Deno.test("config: an unknown key in each table is refused, listing the known ke
   refused(
     "[redis]\nprot = 1",
     `${FILE}: [redis] prot: unknown key (known: url, host, port, username, password, tls, ` +
-      "sentinels, master_name, sentinel_password, " +
+      "sentinels, master_name, sentinel_password, cluster, " +
       "ca_file, tls_reject_unauthorized)",
   );
   refused("[network]\nnmae = 'x'", `${FILE}: [network] nmae: unknown key (known: name)`);

@@ -5,7 +5,7 @@
  */
 
 import { displayName } from "../../core/net/envelope.ts";
-import { listTags, serverInfo } from "../../core/client/catalog.ts";
+import { listTags, type ServerInfo, serverInfo } from "../../core/client/catalog.ts";
 import { CLIENT_OPTIONS, parse, positionals } from "../args.ts";
 import { configFrom, headerPolicy, withClient } from "../context.ts";
 import { EXIT } from "../exit.ts";
@@ -101,9 +101,13 @@ Examples:
     const parsed = parse(args, this.options);
     positionals(parsed, 0, 0, "secshrnet servers [--json] [--timeout S]");
     const config = await configFrom(parsed);
-    const { info, node } = await withClient(config, async (client) => ({
+    const { info, nodes, channelNodes } = await withClient(config, async (client) => ({
       info: await serverInfo(client),
-      node: client.host.redisNode(),
+      nodes: client.host.redisNodes(),
+      // Under a cluster each server's channel lives on the master owning its slot.
+      channelNodes: config.redis.cluster !== undefined
+        ? await client.host.serverNodes()
+        : undefined,
     }));
     for (const { server, error } of info.failed) {
       console.error(`secshrnet: warning: ${displayName(server)} did not answer: ${error}`);
@@ -114,10 +118,28 @@ Examples:
         `secshrnet: warning: ${info.offline.length} trusted server(s) offline: ${names}`,
       );
     }
-    if (parsed.values.json) printJson(info.servers);
-    else {
+    const nodeOf = (server: ServerInfo) => channelNodes?.get(server.address) ?? "?";
+    if (parsed.values.json) {
+      printJson(
+        channelNodes === undefined
+          ? info.servers
+          : info.servers.map((server) => ({ ...server, redisNode: nodeOf(server) })),
+      );
+    } else {
+      const nodeColumn = channelNodes === undefined ? [] : ["REDIS NODE"];
       console.log(table(
-        ["SERVER", "TRUSTED", "HOST", "OS", "VERSION", "OBJECTS", "STORED", "FREE", "RTT"],
+        [
+          "SERVER",
+          "TRUSTED",
+          "HOST",
+          "OS",
+          "VERSION",
+          "OBJECTS",
+          "STORED",
+          "FREE",
+          "RTT",
+          ...nodeColumn,
+        ],
         info.servers.map((s) => [
           displayName(s.address),
           s.trusted ? "yes" : "no",
@@ -128,9 +150,10 @@ Examples:
           formatSize(s.bytes),
           s.freeBytes === undefined ? "?" : formatSize(s.freeBytes),
           `${s.latencyMs} ms`,
+          ...(channelNodes === undefined ? [] : [nodeOf(s)]),
         ]),
       ));
-      console.log(`\nRedis: ${topology(config.redis, node)}`);
+      console.log(`\nRedis: ${topology(config.redis, nodes)}`);
     }
     return EXIT.ok;
   },
@@ -144,9 +167,15 @@ export function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`, "su");
 }
 
-/** Which Redis the network runs on, for `servers`: one node, or a Sentinel master and where. */
-function topology(redis: RedisConfig, node: string | undefined): string {
-  const at = node === undefined ? "" : ` at ${node}`;
+/**
+ * Which Redis the network runs on, for `servers`: one node, a Sentinel
+ * master and where, or a cluster and its masters (`nodes`, as the host sees them).
+ */
+function topology(redis: RedisConfig, nodes: string[]): string {
+  if (redis.cluster !== undefined) {
+    return `Redis Cluster, sharded pub/sub, ${nodes.length} master(s): ${nodes.join(", ")}`;
+  }
+  const at = nodes.length === 0 ? "" : ` at ${nodes[0]}`;
   if (redis.sentinel === undefined) return `one node, ${redactUrl(redis.url)}`;
   const { masterName, sentinels } = redis.sentinel;
   return `Sentinel master ${JSON.stringify(masterName)}${at} (sentinels ${sentinels.join(", ")})`;

@@ -8,7 +8,7 @@
  */
 
 import { splitAuthority } from "./url.ts";
-import type { RedisTarget, SentinelTarget } from "./redis_target.ts";
+import type { ClusterTarget, RedisTarget, SentinelTarget } from "./redis_target.ts";
 
 /** What went wrong while connecting, as {@linkcode openConnections} saw it. */
 export interface ConnectFailure {
@@ -25,6 +25,7 @@ export interface ConnectFailure {
 /** The reason part of "cannot reach Redis at TARGET: REASON", with what to do. */
 export function connectFailureReason(target: RedisTarget, failure: ConnectFailure): string {
   if (target.sentinel !== undefined) return sentinelFailureReason(target.sentinel, failure);
+  if (target.cluster !== undefined) return clusterFailureReason(target.cluster, failure);
   const url = target.url;
   const { error, connected, timedOut } = failure;
   const seconds = `${Math.ceil(failure.timeoutMs / 1000)} s`;
@@ -125,4 +126,37 @@ function sentinelFailureReason(sentinel: SentinelTarget, failure: ConnectFailure
       "try again in a few seconds)";
   }
   return message;
+}
+
+/** The reason a Redis Cluster could not be reached through its listed nodes, with what to do. */
+export function clusterFailureReason(cluster: ClusterTarget, failure: ConnectFailure): string {
+  const { message } = failure.error;
+  const said = message.replace(/\.$/, "");
+  const seconds = `${Math.ceil(failure.timeoutMs / 1000)} s`;
+  if (/cluster support disabled/.test(message)) {
+    return "a node listed is not in cluster mode (for one node, give url instead of cluster)";
+  }
+  if (/^NOAUTH\b/.test(message)) {
+    return `${said} (the nodes need a password: set password under [redis])`;
+  }
+  if (/^WRONGPASS\b/.test(message)) return `${said} (check username and password under [redis])`;
+  if (/^NOPERM\b/.test(message)) {
+    return `${said} (the Redis user's ACL must allow it: see docs/REDIS.md, "Cluster")`;
+  }
+  if (/^CLUSTERDOWN\b/.test(message)) {
+    return `${said} (some slots have no master: check CLUSTER INFO on a node, or wait for a failover)`;
+  }
+  if (failure.timedOut) {
+    return `no answer within ${seconds} (check the nodes listed under cluster, and that no ` +
+      `firewall drops the traffic)`;
+  }
+  if (
+    /\bECONNREFUSED\b|None of startup nodes|Failed to refresh slots cache|Connection is closed/
+      .test(message)
+  ) {
+    const count = cluster.nodes.length;
+    return `no node of the ${count} listed answered (start the cluster, or correct ` +
+      `cluster = [...] under [redis])`;
+  }
+  return said;
 }

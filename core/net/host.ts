@@ -1,6 +1,6 @@
 /**
- * A host on a secshrnet network: two Redis connections (one subscribed to the
- * host's own channel, and for servers the broadcast channel; one to publish),
+ * A host on a secshrnet network: a bus over Redis (`bus.ts`: subscribed to the
+ * host's own channel, and for servers the broadcast channel, and publishing),
  * authenticated envelopes (a MAC under a key shared with each peer, see
  * `identity.ts`), request/reply with ids, timeouts and retries, idempotent
  * request handling with a cap per sender, server discovery by channel
@@ -10,7 +10,6 @@
  * @module
  */
 
-import type { Redis } from "ioredis";
 import { Buffer } from "node:buffer";
 import {
   type Address,
@@ -24,8 +23,8 @@ import {
 } from "./envelope.ts";
 import { Identity, PeerKeys } from "./identity.ts";
 import { GarbagePacer } from "../memory.ts";
-import { closeConnection, openConnections, withTimeout } from "./connection.ts";
-import type { RedisTarget, SentinelTarget } from "./redis_target.ts";
+import { type Bus, openBus } from "./bus.ts";
+import type { ClusterTarget, RedisTarget, SentinelTarget } from "./redis_target.ts";
 import { ThrottledLog } from "./throttled_log.ts";
 import { type Handler, MAX_REQUESTS_PER_SENDER, RequestRunner } from "./requests.ts";
 import { NetworkError, RemoteError, remoteErrorFrom } from "./errors.ts";
@@ -37,6 +36,8 @@ export interface HostOptions {
   redisUrl?: string;
   /** A Sentinel master group instead of `redisUrl`. */
   sentinel?: SentinelTarget;
+  /** A Redis Cluster instead of `redisUrl` (sharded pub/sub). */
+  cluster?: ClusterTarget;
   /** TLS extras for rediss:// URLs. */
   tls?: { ca?: string; rejectUnauthorized?: boolean };
   /** Network name: the channel prefix. */
@@ -55,15 +56,15 @@ export interface HostOptions {
 
 export { NetworkError, RemoteError };
 
-/** The Redis `options` name: `redisUrl` or `sentinel`, exactly one. */
+/** The Redis `options` name: `redisUrl`, `sentinel` or `cluster`, exactly one. */
 function redisTargetOf(options: HostOptions): RedisTarget {
-  if (options.sentinel !== undefined && options.redisUrl === undefined) {
-    return { sentinel: options.sentinel };
+  const { redisUrl, sentinel, cluster } = options;
+  const given = [redisUrl, sentinel, cluster].filter((value) => value !== undefined).length;
+  if (given === 1) {
+    if (redisUrl !== undefined) return { url: redisUrl };
+    return sentinel !== undefined ? { sentinel } : { cluster: cluster! };
   }
-  if (options.redisUrl !== undefined && options.sentinel === undefined) {
-    return { url: options.redisUrl };
-  }
-  throw new TypeError("HostOptions: give exactly one of redisUrl and sentinel");
+  throw new TypeError("HostOptions: give exactly one of redisUrl, sentinel and cluster");
 }
 
 /** A listener for messages that are not requests (data, acks). */
@@ -89,8 +90,7 @@ export class Host {
   readonly address: Address;
   /** The network name. */
   readonly network: string;
-  readonly #pub: Redis;
-  readonly #sub: Redis;
+  readonly #bus: Bus;
   readonly #log: NonNullable<HostOptions["log"]>;
   readonly #handlers = new Map<string, Handler>();
   readonly #listeners = new Map<string, Listener>();
@@ -108,12 +108,11 @@ export class Host {
   #stopHeartbeat = () => {};
   #closed = false;
 
-  private constructor(pub: Redis, sub: Redis, options: HostOptions, identity: Identity) {
+  private constructor(bus: Bus, options: HostOptions, identity: Identity) {
     this.address = `${options.role}:${identity.id}`;
     this.#keys = new PeerKeys(identity);
     this.network = options.network;
-    this.#pub = pub;
-    this.#sub = sub;
+    this.#bus = bus;
     this.#log = options.log ?? (() => {});
     this.#drops = new ThrottledLog(this.#log);
     this.#requests = new RequestRunner(
@@ -128,32 +127,30 @@ export class Host {
     const channels = [`${options.network}:${options.role}:${identity.id}`];
     if (options.role === "server") channels.push(`${options.network}:broadcast`);
     const log = options.log ?? (() => {});
-    const { pub, sub } = await openConnections(
+    const bus = await openBus(
       redisTargetOf(options),
       options.tls,
       channels,
       log,
       options.connectTimeoutMs,
     );
-    const host = new Host(pub, sub, options, identity);
+    const host = new Host(bus, options, identity);
     // A plain Uint8Array view: decoded byte fields are then plain views too, never Buffers.
-    sub.on(
-      "messageBuffer",
-      (_channel: Buffer, message: Buffer) =>
-        host.#receive(
-          new Uint8Array(message.buffer as ArrayBuffer, message.byteOffset, message.byteLength),
-        ),
+    bus.onMessage((message: Buffer) =>
+      host.#receive(
+        new Uint8Array(message.buffer as ArrayBuffer, message.byteOffset, message.byteLength),
+      )
     );
     // Redis dropped the connection (it reconnects by itself); not when the host is being closed.
-    sub.on("close", () => {
+    bus.onLost(() => {
       if (!host.#closed) host.#log("warn", "redis subscriber closed; messages may have been lost");
     });
-    sub.on("ready", () => {
+    bus.onReady(() => {
       host.#log("info", "redis subscriber ready");
       for (const listener of host.#reconnectListeners) listener();
     });
     host.#stopHeartbeat = startHeartbeat(
-      { pub, sub },
+      bus,
       host.channel(host.address),
       (options.heartbeatSeconds ?? 5) * 1000,
       host.#log,
@@ -166,22 +163,30 @@ export class Host {
     return `${this.network}:${address}`;
   }
 
-  /** Addresses of the servers currently subscribed on this network. */
-  /** The Redis node this host publishes through now ("host:port"; under Sentinel, the master). */
-  redisNode(): string | undefined {
-    const stream =
-      (this.#pub as unknown as { stream?: { remoteAddress?: string; remotePort?: number } })
-        .stream;
-    if (stream?.remoteAddress === undefined || stream.remotePort === undefined) return undefined;
-    const host = stream.remoteAddress.includes(":")
-      ? `[${stream.remoteAddress}]`
-      : stream.remoteAddress;
-    return `${host}:${stream.remotePort}`;
+  /**
+   * The Redis nodes this host uses now ("host:port"): the one node (under
+   * Sentinel, the current master), or a cluster's masters.
+   */
+  redisNodes(): string[] {
+    return this.#bus.nodes();
   }
 
+  /** Addresses of the servers currently subscribed on this network. */
   async servers(): Promise<Address[]> {
-    const channels = await this.#pub.pubsub("CHANNELS", `${this.network}:server:*`) as string[];
-    return channels.map((c) => c.slice(this.network.length + 1)).filter(isAddress).sort();
+    return [...(await this.serverNodes()).keys()];
+  }
+
+  /**
+   * The servers currently subscribed on this network, each with the Redis
+   * node its channel lives on ("host:port", undefined when unknown); in
+   * address order.
+   */
+  async serverNodes(): Promise<Map<Address, string | undefined>> {
+    const channels = await this.#bus.channels(`${this.network}:server:*`);
+    const servers = [...channels].map(([channel, node]) =>
+      [channel.slice(this.network.length + 1), node] as const
+    ).filter(([address]) => isAddress(address)) as [Address, string | undefined][];
+    return new Map(servers.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0));
   }
 
   /**
@@ -190,14 +195,7 @@ export class Host {
    */
   async isOnline(address: Address): Promise<boolean | undefined> {
     try {
-      const [, count] = await withTimeout(
-        this.#pub.pubsub("NUMSUB", this.channel(address)),
-        3000,
-      ) as [
-        string,
-        number,
-      ];
-      return Number(count) > 0;
+      return await this.#bus.subscribers(this.channel(address)) > 0;
     } catch {
       return undefined;
     }
@@ -254,7 +252,7 @@ export class Host {
       const key = await this.#keys.macKey(idOf(to));
       macOf(bytes).set(new Uint8Array(await crypto.subtle.sign("HMAC", key, macedPart(bytes))));
       return {
-        receivers: this.#pub.publish(
+        receivers: this.#bus.publish(
           this.channel(to),
           Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
         ),
@@ -377,7 +375,7 @@ export class Host {
     this.#closed = true;
     this.#stopHeartbeat();
     for (const pending of this.#pending.values()) pending.reject(new NetworkError("host closed"));
-    await Promise.all([this.#sub, this.#pub].map(closeConnection));
+    await this.#bus.close();
   }
 }
 

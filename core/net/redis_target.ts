@@ -1,6 +1,8 @@
 /**
- * Which Redis a host talks through: one node by URL, or the master of a
- * Sentinel group found through its sentinels (docs/REDIS.md, "Sentinel").
+ * Which Redis a host talks through: one node by URL, the master of a
+ * Sentinel group found through its sentinels (docs/REDIS.md, "Sentinel"), or
+ * a Redis Cluster reached through some of its nodes (docs/REDIS.md,
+ * "Cluster"; hosts then use sharded pub/sub, docs/PROTOCOL.md).
  * Messages name a target with {@linkcode redisLabel}, never its passwords.
  *
  * @module
@@ -24,17 +26,34 @@ export interface SentinelTarget {
   readonly tls: boolean;
 }
 
-/** One Redis node (`url`, redis:// or rediss://) or a Sentinel master (`sentinel`). */
+/** A Redis Cluster. */
+export interface ClusterTarget {
+  /** Some of its nodes, as "host:port" (IPv6 hosts in brackets); the rest are discovered. */
+  readonly nodes: readonly string[];
+  /** The Redis user of every node, if not `default`. */
+  readonly username?: string;
+  /** Its password. */
+  readonly password?: string;
+  /** Whether the nodes speak TLS. */
+  readonly tls: boolean;
+}
+
+/** One Redis node (`url`, redis:// or rediss://), a Sentinel master (`sentinel`) or a cluster. */
 export type RedisTarget =
-  | { readonly url: string; readonly sentinel?: undefined }
-  | { readonly url?: undefined; readonly sentinel: SentinelTarget };
+  | { readonly url: string; readonly sentinel?: undefined; readonly cluster?: undefined }
+  | { readonly url?: undefined; readonly sentinel: SentinelTarget; readonly cluster?: undefined }
+  | { readonly url?: undefined; readonly sentinel?: undefined; readonly cluster: ClusterTarget };
 
 /**
- * `target` for people: the URL without its password, or
- * `the Sentinel master "NAME" (sentinels H:P, H:P)`.
+ * `target` for people: the URL without its password,
+ * `the Sentinel master "NAME" (sentinels H:P, H:P)` or
+ * `the Redis Cluster of H:P, H:P`.
  */
 export function redisLabel(target: RedisTarget): string {
   if (target.url !== undefined) return redactUrl(target.url);
+  if (target.cluster !== undefined) {
+    return `the Redis Cluster of ${target.cluster.nodes.join(", ")}`;
+  }
   const { masterName, sentinels } = target.sentinel;
   return `the Sentinel master ${JSON.stringify(masterName)} (sentinels ${sentinels.join(", ")})`;
 }
@@ -54,17 +73,21 @@ export function hostAndPort(entry: string): { host: string; port: number } {
  */
 export function openTargetWarning(target: RedisTarget): string | undefined {
   if (target.url !== undefined) return openRedisWarning(target.url);
-  if (target.sentinel.password !== undefined) return undefined;
-  for (const entry of target.sentinel.sentinels) {
+  const { password, entries } = target.cluster !== undefined
+    ? { password: target.cluster.password, entries: target.cluster.nodes }
+    : { password: target.sentinel.password, entries: target.sentinel.sentinels };
+  if (password !== undefined) return undefined;
+  for (const entry of entries) {
     const warning = openRedisWarning(`redis://${entry}`);
     if (warning !== undefined) return warning;
   }
   return undefined;
 }
 
-/** `target` as Host.connect's options take it: `redisUrl` or `sentinel`. */
+/** `target` as Host.connect's options take it: `redisUrl`, `sentinel` or `cluster`. */
 export function targetOptions(
   target: RedisTarget,
-): { redisUrl: string } | { sentinel: SentinelTarget } {
-  return target.url !== undefined ? { redisUrl: target.url } : { sentinel: target.sentinel };
+): { redisUrl: string } | { sentinel: SentinelTarget } | { cluster: ClusterTarget } {
+  if (target.url !== undefined) return { redisUrl: target.url };
+  return target.cluster !== undefined ? { cluster: target.cluster } : { sentinel: target.sentinel };
 }
