@@ -13,6 +13,11 @@
  * sentinels, and before the get the master is SIGKILLed, so the get runs on
  * the replica the sentinels promote.
  *
+ * `deno task demo -- --cluster` runs it over a Redis Cluster (3 masters, a
+ * replica each) with sharded pub/sub: `servers` shows which master each
+ * server's channel lives on, and before the get the master holding the most
+ * servers is SIGKILLed, so the get runs after its replica took over.
+ *
  * @module
  */
 
@@ -24,6 +29,8 @@ import {
   type SentinelSetup,
   startSentinels,
 } from "../tests/harness/sentinel.ts";
+import { type ClusterSetup, startCluster } from "../tests/harness/cluster.ts";
+import { clusterBus, clusterConfig } from "../tests/harness/cluster_network.ts";
 import { formatSize } from "./format.ts";
 
 const SIZE = 64 * 2 ** 20;
@@ -32,13 +39,17 @@ const ENV = { SECSHRNET_PASSWORD: "demo password, not a real one" };
 
 const step = (text: string) => console.log(`\n▶ ${text}`);
 
-const topologies = ["--sentinel"];
-const unknown = Deno.args.filter((arg) => arg !== "--" && !topologies.includes(arg));
-if (unknown.length > 0) {
-  console.error(`secshrnet demo: unknown argument ${unknown[0]}; the demo takes --sentinel`);
+const topologies = ["--sentinel", "--cluster"];
+const chosen = Deno.args.filter((arg) => arg !== "--");
+const unknown = chosen.filter((arg) => !topologies.includes(arg));
+if (unknown.length > 0 || chosen.length > 1) {
+  const what = unknown.length > 0 ? `unknown argument ${unknown[0]}` : "two topologies";
+  console.error(`secshrnet demo: ${what}; the demo takes --sentinel or --cluster`);
   Deno.exit(2);
 }
-const SENTINEL = Deno.args.includes("--sentinel");
+const SENTINEL = chosen.includes("--sentinel");
+const CLUSTER = chosen.includes("--cluster");
+const CLUSTER_PASSWORD = "demo cluster password";
 
 async function sha256File(path: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
@@ -53,6 +64,17 @@ async function bytesUnder(dir: string): Promise<number> {
     else if (entry.isFile) total += (await Deno.stat(path)).size;
   }
   return total;
+}
+
+/** Port of the master whose shard holds the most online servers' channels. */
+async function busiestMaster(network: TestNetwork): Promise<number> {
+  const listed = await network.run(["servers", "--json"]);
+  const counts = new Map<string, number>();
+  for (const { redisNode } of JSON.parse(listed.stdout) as { redisNode: string }[]) {
+    counts.set(redisNode, (counts.get(redisNode) ?? 0) + 1);
+  }
+  const [node] = [...counts].sort((a, b) => b[1] - a[1])[0];
+  return Number(node.slice(node.lastIndexOf(":") + 1));
 }
 
 async function run(network: TestNetwork, args: string[], expected = 0) {
@@ -76,11 +98,16 @@ if (!await haveRedisServer()) {
 
 console.log(
   `secshrnet demo: a throwaway network on this machine (${
-    SENTINEL ? "Redis Sentinel: a master, a replica, 3 sentinels" : "Redis"
+    SENTINEL
+      ? "Redis Sentinel: a master, a replica, 3 sentinels"
+      : CLUSTER
+      ? "a Redis Cluster of 3 masters with a replica each"
+      : "Redis"
   } + 5 servers), removed at the end`,
 );
 let network: TestNetwork | undefined;
 let sentinels: SentinelSetup | undefined;
+let cluster: ClusterSetup | undefined;
 let interrupted = false;
 Deno.addSignalListener("SIGINT", async () => {
   if (interrupted) return;
@@ -88,6 +115,7 @@ Deno.addSignalListener("SIGINT", async () => {
   console.log("\ninterrupted; stopping everything the demo started");
   await network?.stop();
   await sentinels?.stop();
+  await cluster?.stop();
   Deno.exit(130);
 });
 
@@ -104,6 +132,16 @@ try {
     console.log(
       `  master at 127.0.0.1:${await sentinels.masterPort()}; every host asks the sentinels`,
     );
+  } else if (CLUSTER) {
+    step("Starting a Redis Cluster (3 masters, a replica each) and 5 storage servers");
+    cluster = await startCluster({ replicasPerMaster: 1, password: CLUSTER_PASSWORD });
+    network = await startNetwork(5, {
+      trust: false,
+      external: clusterBus(cluster),
+      config: clusterConfig(cluster, CLUSTER_PASSWORD),
+    });
+    console.log(`  cluster nodes at ${cluster.nodes.join(", ")}`);
+    console.log("  every host's channel lives on the master owning its slot (sharded pub/sub)");
   } else {
     step("Starting redis-server and 5 storage servers");
     network = await startNetwork(5, { trust: false });
@@ -180,6 +218,23 @@ try {
     await network.waitForServers(3);
     console.log("  the 3 servers left are back on the new master, none restarted");
   }
+  if (cluster !== undefined) {
+    step("Which master each server's channel lives on");
+    await run(network, ["servers"]);
+    const victim = await busiestMaster(network);
+    step(
+      "Killing the cluster master holding the most servers (SIGKILL): its replica takes over",
+    );
+    const { oldPort, newPort, elapsedMs } = await cluster.failover(victim);
+    console.log(
+      `  master 127.0.0.1:${oldPort} killed; its replica 127.0.0.1:${newPort} took over in ${
+        (elapsedMs / 1000).toFixed(1)
+      } s`,
+    );
+    await network.waitForServers(3);
+    await run(network, ["servers"]);
+    console.log("  the servers of the killed master moved to the new one, none restarted");
+  }
 
   step("Getting the file back from the 3 servers left");
   const output = `${network.dir}/restored.tar`;
@@ -227,6 +282,7 @@ try {
     step("Cleaning up");
     await network?.stop();
     await sentinels?.stop();
+    await cluster?.stop();
     console.log("  stopped every process and removed every file the demo made");
   }
 }
