@@ -86,7 +86,9 @@ Deno.test("Cluster: 64 MiB put and get are identical, and each master carries on
     for (const port of perPort.keys()) assert(masters.includes(port), `${port} is a master`);
 
     const before = await setup.netInput();
+    const putStarted = Date.now();
     const put = await network.run(["put", "/c/big", file, "--log-n", "10"], { env: PW });
+    const putMs = Date.now() - putStarted;
     assertEquals(put.code, 0, put.stderr);
     const after = await setup.netInput();
 
@@ -97,7 +99,9 @@ Deno.test("Cluster: 64 MiB put and get are identical, and each master carries on
     const report = masters.map((p) =>
       `${p}: ${perPort.get(p) ?? 0} server(s), ${(input.get(p)! / MiB).toFixed(1)} MiB in`
     ).join("; ");
-    console.log(`cluster put of 64 MiB: ${report}; total ${(total / MiB).toFixed(1)} MiB`);
+    console.log(
+      `cluster put of 64 MiB in ${putMs} ms: ${report}; total ${(total / MiB).toFixed(1)} MiB`,
+    );
     // All five fragments enter the cluster once: classic PUBLISH would add every
     // message to every node (three times this total).
     assert(total >= 5 * fragment && total < 5 * fragment * 1.2, report);
@@ -111,7 +115,9 @@ Deno.test("Cluster: 64 MiB put and get are identical, and each master carries on
     }
 
     const out = `${network.dir}/big.out`;
+    const getStarted = Date.now();
     const get = await network.run(["get", "/c/big", out], { env: PW });
+    console.log(`cluster get of 64 MiB in ${Date.now() - getStarted} ms`);
     assertEquals(get.code, 0, get.stderr);
     assert(sameBytes(await Deno.readFile(out), data), "get over the cluster: identical bytes");
 
