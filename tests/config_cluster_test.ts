@@ -4,6 +4,7 @@ import { ConfigError, parseConfig } from "../core/config.ts";
 import { redisTarget } from "../core/config_redis.ts";
 import { redisLabel, targetOptions } from "../core/net/redis_target.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { runClean } from "./harness/clean_run.ts";
 
 const FILE = "/etc/secshrnet/secshrnet.conf";
 const CLUSTER = 'cluster = ["10.0.0.1:7000", "10.0.0.2:7000", "[::1]:7002"]';
@@ -72,4 +73,27 @@ Deno.test("config: a malformed cluster list is one line saying what is expected"
   refused(`[redis]\ncluster = ["h:70000"]`, "(port 1 to 65535)");
   const many = JSON.stringify(Array.from({ length: 17 }, (_, i) => `h:${7000 + i}`));
   refused(`[redis]\ncluster = ${many}`, `${expected}, not a list of 17`);
+});
+
+Deno.test("config: 'secshrnet config' lists the cluster nodes, with the password masked", async () => {
+  const home = await Deno.makeTempDir({ prefix: "secshrnet-config-cluster-" });
+  try {
+    const file = `${home}/secshrnet.conf`;
+    await Deno.writeTextFile(file, `[redis]\n${CLUSTER}\npassword = "hunter2"\n`);
+    const listed = await runClean(["config", "-c", file], { HOME: home });
+    assertEquals(listed.code, 0, listed.stderr);
+    assert(
+      listed.stdout.includes(
+        'cluster = ["10.0.0.1:7000", "10.0.0.2:7000", "[::1]:7002"]  # Redis Cluster',
+      ),
+      listed.stdout,
+    );
+    assert(listed.stdout.includes('password = "***"'), listed.stdout);
+    assert(!listed.stdout.includes("hunter2"), listed.stdout);
+    // What it prints is a config that reads back to the same cluster.
+    const again = parseConfig(listed.stdout, file);
+    assertEquals(again.redis.cluster?.nodes, ["10.0.0.1:7000", "10.0.0.2:7000", "[::1]:7002"]);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 });
