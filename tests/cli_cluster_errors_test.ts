@@ -1,14 +1,16 @@
 /**
  * What the CLI says when a Redis Cluster cannot be used (issue 12), through
  * the real command: no node listening, a password missing or wrong, a node
- * that is not in cluster mode. Each is one line naming the cluster, the
- * reason, what to do and where the setting came from, with exit 1.
+ * that is not in cluster mode, a cluster down (a master dead without a
+ * replica). Each is one line naming the cluster, the reason, what to do and
+ * where the setting came from, with exit 1.
  */
 
 import { assert, assertEquals } from "./assert.ts";
 import { startCluster } from "./harness/cluster.ts";
 import { freePort, startRedis } from "./harness/redis.ts";
 import { runClean } from "./harness/clean_run.ts";
+import { until } from "./harness/sentinel.ts";
 
 const PASSWORD = "cluster errors password";
 
@@ -26,7 +28,8 @@ Deno.test("cluster: unreachable, unauthenticated or non-cluster nodes are one li
       [
         `cluster = [${JSON.stringify(closed)}]`,
         `cannot reach Redis at the Redis Cluster of ${closed}: no node of the 1 listed ` +
-        `answered (start the cluster, or correct cluster = [...] under [redis])${origin}`,
+        `answered (start the cluster, or correct cluster = [...] under [redis], or list more of ` +
+        `its nodes there)${origin}`,
       ],
       [
         `cluster = ${seeds}`,
@@ -56,6 +59,23 @@ Deno.test("cluster: unreachable, unauthenticated or non-cluster nodes are one li
     const reached = await runClean(["servers", "-c", config], { HOME: home });
     assertEquals(reached.code, 1, reached.stderr);
     assert(reached.stderr.startsWith("secshrnet: no servers online"), reached.stderr);
+
+    // A master dies and has no replica: the cluster is down, and the line says so rather
+    // than blaming the network once the connect limit is over.
+    const [dead, live] = setup.processes;
+    await dead.kill();
+    await until(async () => {
+      const info = String(await live.command("CLUSTER", "INFO"));
+      return info.includes("cluster_state:fail");
+    }, "the cluster to notice the dead master");
+    const down = await runClean(["ls", "-c", config, "--timeout", "3"], { HOME: home });
+    assertEquals(down.code, 1, down.stderr);
+    assertEquals(
+      down.stderr,
+      `secshrnet: cannot reach Redis at ${label}: the cluster is down: some hash slots have no ` +
+        "master it can reach (a failover may be under way: try again once a replica has taken " +
+        `over; CLUSTER INFO on a node shows cluster_state)${origin}\n`,
+    );
   } finally {
     await Deno.remove(home, { recursive: true });
     await plain.stop();

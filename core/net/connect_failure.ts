@@ -144,7 +144,9 @@ export function clusterFailureReason(cluster: ClusterTarget, failure: ConnectFai
     return `${said} (the Redis user's ACL must allow it: see docs/REDIS.md, "Cluster")`;
   }
   if (/^CLUSTERDOWN\b/.test(message)) {
-    return `${said} (some slots have no master: check CLUSTER INFO on a node, or wait for a failover)`;
+    return "the cluster is down: some hash slots have no master it can reach (a failover may " +
+      "be under way: try again once a replica has taken over; CLUSTER INFO on a node shows " +
+      "cluster_state)";
   }
   if (failure.timedOut) {
     return `no answer within ${seconds} (check the nodes listed under cluster, and that no ` +
@@ -156,7 +158,7 @@ export function clusterFailureReason(cluster: ClusterTarget, failure: ConnectFai
   ) {
     const count = cluster.nodes.length;
     return `no node of the ${count} listed answered (start the cluster, or correct ` +
-      `cluster = [...] under [redis])`;
+      `cluster = [...] under [redis], or list more of its nodes there)`;
   }
   return said;
 }

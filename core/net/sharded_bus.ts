@@ -74,7 +74,7 @@ export async function openShardedBus(
   const noted = (error: Error) => {
     // A node's own reply (WRONGPASS, NOAUTH, cluster support disabled) says more than the
     // "Failed to refresh slots cache" that follows it; a refusal will not change on retry.
-    if (cause === undefined || /^(ERR|NOAUTH|WRONGPASS|NOPERM)\b/.test(error.message)) {
+    if (cause === undefined || /^(ERR|NOAUTH|WRONGPASS|NOPERM|CLUSTERDOWN)\b/.test(error.message)) {
       cause = error;
     }
     if (connected) errors.line(`redis cluster: ${error.message}`);
@@ -90,8 +90,10 @@ export async function openShardedBus(
     for (const channel of channels) await Promise.race([client.ssubscribe(channel), deadline]);
   } catch (error) {
     client.disconnect();
+    // A cluster that said it is down says more than the deadline it made us miss.
+    const down = cause !== undefined && /^CLUSTERDOWN\b/.test(cause.message);
     const reason = clusterFailureReason(cluster, {
-      error: timedOut ? new Error("timed out") : cause ?? (error as Error),
+      error: timedOut && !down ? new Error("timed out") : cause ?? (error as Error),
       connected: false,
       timedOut,
       timeoutMs,
@@ -106,8 +108,9 @@ export async function openShardedBus(
 
 /**
  * Makes `client` pass the error of its ready check (CLUSTER INFO) to
- * `onError`: ioredis itself only reconnects, silently, so an ACL without
- * `cluster|info` would look like a cluster that never answers.
+ * `onError`, and a `cluster_state:fail` as a CLUSTERDOWN error: ioredis
+ * itself only reconnects, silently, so an ACL without `cluster|info`, or a
+ * cluster waiting for a failover, would look like a cluster that never answers.
  */
 function reportReadyCheckErrors(client: Cluster, onError: (error: Error) => void): void {
   type Callback = (error: Error | null, state?: string) => void;
@@ -116,6 +119,7 @@ function reportReadyCheckErrors(client: Cluster, onError: (error: Error) => void
   target.readyCheck = (callback: Callback) =>
     readyCheck((error, state) => {
       if (error) onError(error);
+      else if (state === "fail") onError(new Error("CLUSTERDOWN cluster_state:fail"));
       callback(error, state);
     });
 }
