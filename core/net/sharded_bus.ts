@@ -140,6 +140,9 @@ const DROPPED_SUBSCRIPTION = /Last reply: sunsubscribe,([^,]+),/;
  */
 export const SETTLE_MS = 10_000;
 
+/** How long the subscribers must stay ready after a loss before the host is told they are back. */
+const READY_SETTLE_MS = 1000;
+
 /** The cluster client events that say its topology or its subscribers are changing. */
 const UNSETTLING_EVENTS = [
   "-node",
@@ -156,6 +159,8 @@ class ShardedBus implements Bus {
   readonly #channels: readonly string[];
   readonly #log: BusLog;
   #unsettledUntil = 0;
+  #lost = false;
+  readonly #stopTimers: (() => void)[] = [];
 
   constructor(client: Cluster, channels: readonly string[], errors: ThrottledLog, log: BusLog) {
     this.#client = client;
@@ -254,15 +259,37 @@ class ShardedBus implements Bus {
     this.#client.on("smessageBuffer", (_channel: Buffer, message: Buffer) => listener(message));
   }
 
+  /**
+   * Once each time the subscribers are back after a loss: ioredis says so
+   * after every reset of its subscribers, so only a ready state that holds
+   * for READY_SETTLE_MS counts.
+   */
   onReady(listener: () => void): void {
-    this.#client.on("subscribersReady", listener);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    this.#client.on("-subscriber", () => clearTimeout(timer));
+    this.#client.on("subscribersReady", () => {
+      clearTimeout(timer);
+      if (!this.#lost) return;
+      timer = setTimeout(() => {
+        this.#lost = false;
+        listener();
+      }, READY_SETTLE_MS);
+      Deno.unrefTimer(Number(timer));
+    });
+    this.#stopTimers.push(() => clearTimeout(timer));
   }
 
+  /** Once per loss: while a master is down, ioredis drops and remakes a subscriber many times a second. */
   onLost(listener: () => void): void {
-    this.#client.on("-subscriber", listener);
+    this.#client.on("-subscriber", () => {
+      if (this.#lost) return;
+      this.#lost = true;
+      listener();
+    });
   }
 
   async close(): Promise<void> {
+    for (const stop of this.#stopTimers) stop();
     if (this.#client.status === "end") return;
     const ended = new Promise<void>((resolve) => this.#client.once("end", () => resolve()));
     try {
