@@ -12,11 +12,16 @@
  * bench/results.json. MB/s means MiB/s (2^20 bytes per second) throughout.
  *
  * 5. put and get through the CLI across 5 local servers and one redis-server
- *    (bench/network.ts), with client and server peak RSS; `--no-network` skips it.
+ *    (bench/network.ts), with client and server peak RSS and the bytes the
+ *    redis-server received; then repair (bench/repair.ts);
+ * 6. put and get of the largest size over a fresh 3-master Redis Cluster
+ *    (bench/cluster.ts), with the bytes each master received, beside 5.
  *
  * Flags: `--quick` (32 MiB, no 1 GiB), `--sizes 256,1024` (MiB),
  * `--no-big` (256 MiB only), `--segment 256K` (default: the library's
- * default for k=3, n=5), `--stage-mib 256`, `--out bench/results.json`.
+ * default for k=3, n=5), `--stage-mib 256`, `--out bench/results.json`,
+ * `--no-network` (skips 5 and 6), `--no-cluster` (skips 6),
+ * `--network-only` (skips 1 to 4 and repair: put/get only).
  *
  * @module
  */
@@ -40,9 +45,10 @@ import {
   type Verdict,
   verdictLines,
 } from "./report.ts";
-import { measureStages } from "./stages.ts";
+import { measureStages, type StageResult } from "./stages.ts";
 import { repairReport, runRepairBench } from "./repair.ts";
 import { kdfSecondsAtDefault, networkReport, runNetworkBench } from "./network.ts";
+import { clusterReport, runClusterBench } from "./cluster.ts";
 
 const K = 3;
 const N = 5;
@@ -62,6 +68,8 @@ interface Config {
   readonly stageBytes: number;
   readonly out: string;
   readonly network: boolean;
+  readonly cluster: boolean;
+  readonly networkOnly: boolean;
 }
 
 /** Parses "262144", "256K", "256KiB", "1M" into bytes. */
@@ -83,6 +91,8 @@ function parseConfig(argv: string[]): Config {
       "stage-mib": { type: "string" },
       out: { type: "string" },
       network: { type: "boolean", default: true },
+      cluster: { type: "boolean", default: true },
+      "network-only": { type: "boolean", default: false },
     },
     allowNegative: true,
     strict: true,
@@ -106,7 +116,20 @@ function parseConfig(argv: string[]): Config {
   const stageMiB = Number(values["stage-mib"] ?? (quick ? 32 : 256));
   if (!(stageMiB > 0)) throw new Error("--stage-mib must be positive");
   const out = values.out ?? new URL("./results.json", import.meta.url).pathname;
-  return { quick, sizes, segment, stageBytes: stageMiB * MiB, out, network: values.network };
+  const networkOnly = values["network-only"];
+  if (networkOnly && !values.network) {
+    throw new Error("--network-only and --no-network exclude each other");
+  }
+  return {
+    quick,
+    sizes,
+    segment,
+    stageBytes: stageMiB * MiB,
+    out,
+    network: values.network,
+    cluster: values.network && values.cluster,
+    networkOnly,
+  };
 }
 
 const root = new URL("..", import.meta.url).pathname;
@@ -210,6 +233,34 @@ function verdicts(config: Config, runs: EndToEnd[]): Verdict[] {
   return list;
 }
 
+/** The report of parts 1 to 4 (what runs on this machine alone), as lines. */
+function localReport(
+  config: Config,
+  stages: StageResult[],
+  runs: EndToEnd[],
+  checks: Verdict[],
+): string[] {
+  return [
+    `Single-stage limits (${size(config.stageBytes)} per stage, ${size(config.segment)} pieces):`,
+    stageTable(stages),
+    "",
+    "End to end (each row a separate process; MB/s of plaintext over the streaming time, KDF apart;",
+    "CPU % = process CPU time / streaming time; /slowest = MB/s ÷ slowest stage of the phase;",
+    "/model = MB/s ÷ its stages run back to back on one thread):",
+    endToEndTable(runs, stages, K, N),
+    "",
+    "Peak RSS (VmHWM at the end of each process) and median RSS (VmRSS every 50 ms while streaming):",
+    flatnessTable(runs, config.sizes),
+    "",
+    "End to end / slowest single stage:",
+    ratioTable(runs, stages, K, N),
+    "",
+    "Targets:",
+    verdictLines(checks),
+    "",
+  ];
+}
+
 async function main(): Promise<void> {
   const wallStart = performance.now();
   const config = parseConfig(Deno.args);
@@ -232,21 +283,23 @@ async function main(): Promise<void> {
     const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/)?.[1];
     const machine = `Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), ` +
       `${navigator.hardwareConcurrency} CPUs${cpu ? `, ${cpu}` : ""}`;
-    progress(`single stages, ${size(config.stageBytes)} each …`);
-    const stages = await measureStages({
+    if (!config.networkOnly) progress(`single stages, ${size(config.stageBytes)} each …`);
+    const stages = config.networkOnly ? [] : await measureStages({
       totalBytes: config.stageBytes,
       pieceSize: config.segment,
       k: K,
       n: N,
       onStart: (label) => progress(`  ${label}`),
     });
-    const runs = await runEndToEnd(config, dir);
-    const checks = verdicts(config, runs);
+    const runs = config.networkOnly ? [] : await runEndToEnd(config, dir);
+    const checks = config.networkOnly ? [] : verdicts(config, runs);
     const kdfSeconds = config.network ? await kdfSecondsAtDefault() : 0;
     const networkRuns = config.network ? await runNetworkBench(config.sizes, progress) : [];
-    const repairRun = config.network
+    const repairRun = config.network && !config.networkOnly
       ? await runRepairBench(config.quick ? 32 : 256, progress)
       : undefined;
+    const clusterSize = Math.max(...config.sizes);
+    const clusterRun = config.cluster ? await runClusterBench(clusterSize, progress) : undefined;
     const wallSeconds = (performance.now() - wallStart) / 1000;
 
     const text = [
@@ -255,24 +308,11 @@ async function main(): Promise<void> {
       `${config.segment === defaultSegmentSize(K, N) ? " (the library default)" : ""}, ` +
       `k=${K} n=${N}, scrypt logN=${LOG_N}${config.quick ? ", quick run" : ""}.`,
       "",
-      `Single-stage limits (${size(config.stageBytes)} per stage, ${size(config.segment)} pieces):`,
-      stageTable(stages),
-      "",
-      "End to end (each row a separate process; MB/s of plaintext over the streaming time, KDF apart;",
-      "CPU % = process CPU time / streaming time; /slowest = MB/s ÷ slowest stage of the phase;",
-      "/model = MB/s ÷ its stages run back to back on one thread):",
-      endToEndTable(runs, stages, K, N),
-      "",
-      "Peak RSS (VmHWM at the end of each process) and median RSS (VmRSS every 50 ms while streaming):",
-      flatnessTable(runs, config.sizes),
-      "",
-      "End to end / slowest single stage:",
-      ratioTable(runs, stages, K, N),
-      "",
-      "Targets:",
-      verdictLines(checks),
-      "",
+      ...(config.networkOnly ? [] : localReport(config, stages, runs, checks)),
       ...(config.network ? [networkReport(networkRuns, kdfSeconds), ""] : []),
+      ...(clusterRun
+        ? [clusterReport(clusterRun, networkRuns.find((r) => r.sizeMiB === clusterSize)), ""]
+        : []),
       ...(repairRun ? [repairReport(repairRun), ""] : []),
       `Wall time of the whole bench run: ${fixed(wallSeconds)} s`,
     ].join("\n");
@@ -288,6 +328,7 @@ async function main(): Promise<void> {
       },
       config: {
         quick: config.quick,
+        networkOnly: config.networkOnly,
         sizesMiB: config.sizes,
         segmentBytes: config.segment,
         stageBytes: config.stageBytes,
@@ -304,6 +345,7 @@ async function main(): Promise<void> {
       })),
       targets: checks,
       network: config.network ? { kdfSecondsAtLogN20: kdfSeconds, runs: networkRuns } : null,
+      cluster: clusterRun ?? null,
       repair: repairRun ?? null,
       wallSeconds,
       date: new Date().toISOString(),

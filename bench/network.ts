@@ -4,15 +4,16 @@
  * CLI. For each size it starts a fresh network, times `secshrnet put` and
  * `secshrnet get` (scrypt logN = 10, so the KDF is negligible; a logN = 20
  * derivation is timed apart), samples the peak RSS (VmHWM) of the client and
- * of every server, checks the file comes back byte for byte, and sums what
- * each server stores.
+ * of every server, checks the file comes back byte for byte, sums what
+ * each server stores, and reads what the redis-server received during each
+ * command (INFO stats total_net_input_bytes). bench/cluster.ts reuses the
+ * put/get measurement over a Redis Cluster.
  *
  * @module
  */
 
 import { deriveMasterKey } from "../core/keys.ts";
-import { startNetwork } from "../tests/harness/network.ts";
-import { secshrnetArgs } from "../tests/harness/network.ts";
+import { secshrnetArgs, startNetwork, type TestNetwork } from "../tests/harness/network.ts";
 import { makePattern, MiB } from "./common.ts";
 
 /** Targets of the network issue. */
@@ -31,6 +32,10 @@ export interface NetworkRun {
   storedPerServer: number[];
   storedRatio: number;
   identical: boolean;
+  /** MiB the redis-server received during the put (INFO stats total_net_input_bytes). */
+  redisInputPutMiB: number;
+  /** MiB the redis-server received during the get. */
+  redisInputGetMiB: number;
 }
 
 /** Peak RSS (VmHWM) of process `pid` in MiB, or 0 when it is gone. */
@@ -105,6 +110,90 @@ export async function kdfSecondsAtDefault(): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
+/** INFO stats total_net_input_bytes of each Redis node, by port. */
+export type NetInput = () => Promise<Map<number, number>>;
+
+/** What one put and get on a running network measured. */
+export interface PutGet {
+  /** The size's measurements. */
+  run: Omit<NetworkRun, "redisInputPutMiB" | "redisInputGetMiB">;
+  /** MiB each Redis node received during the put, by port. */
+  putInputMiB: Map<number, number>;
+  /** MiB each Redis node received during the get, by port. */
+  getInputMiB: Map<number, number>;
+}
+
+/** total_net_input_bytes from one INFO stats reply. */
+function inputBytes(info: unknown): number {
+  const value = /^total_net_input_bytes:(\d+)/m.exec(String(info))?.[1];
+  if (value === undefined) throw new Error("no total_net_input_bytes in INFO stats");
+  return Number(value);
+}
+
+/** MiB each node received between `before` and `after`. */
+function inputDelta(before: Map<number, number>, after: Map<number, number>) {
+  return new Map(
+    [...after].map(([port, bytes]) => [port, (bytes - (before.get(port) ?? 0)) / MiB]),
+  );
+}
+
+/**
+ * Writes a `sizeMiB` file, times `put` and `get` of it through the CLI on
+ * `network`, checks it comes back byte for byte, and reads `netInput` before
+ * and after each command.
+ */
+export async function measurePutGet(
+  network: TestNetwork,
+  sizeMiB: number,
+  label: string,
+  progress: (text: string) => void,
+  netInput: NetInput,
+): Promise<PutGet> {
+  const input = `${network.dir}/input.bin`;
+  const pattern = makePattern();
+  const file = await Deno.open(input, { write: true, create: true });
+  for (let i = 0; i < sizeMiB; i++) {
+    pattern[i % pattern.length] ^= i & 255; // every MiB differs
+    await file.write(pattern);
+  }
+  file.close();
+  const env = { ...network.env, SECSHRNET_PASSWORD: "benchmark password" };
+  progress(`${label} put, ${sizeMiB} MiB …`);
+  const beforePut = await netInput();
+  const put = await timedClient(["put", "/bench/file", input, "-k", "3", "--log-n", "10"], env);
+  const afterPut = await netInput();
+  progress(`  ${(sizeMiB / put.seconds).toFixed(1)} MB/s`);
+  const storedPerServer = await Promise.all(
+    network.servers.map((s) => bytesUnder(`${s.root}/tags`)),
+  );
+  progress(`${label} get, ${sizeMiB} MiB …`);
+  const output = `${network.dir}/output.bin`;
+  const beforeGet = await netInput();
+  const get = await timedClient(["get", "/bench/file", output], env);
+  const afterGet = await netInput();
+  progress(`  ${(sizeMiB / get.seconds).toFixed(1)} MB/s`);
+  const identical = await sameFiles(input, output);
+  const serverPeakMiB = network.servers.map((s) => peakRss(s.pid));
+  const stored = storedPerServer.reduce((a, b) => a + b, 0);
+  return {
+    run: {
+      sizeMiB,
+      putSeconds: put.seconds,
+      getSeconds: get.seconds,
+      putMibps: sizeMiB / put.seconds,
+      getMibps: sizeMiB / get.seconds,
+      clientPeakPutMiB: put.peak,
+      clientPeakGetMiB: get.peak,
+      serverPeakMiB,
+      storedPerServer,
+      storedRatio: stored / (sizeMiB * MiB),
+      identical,
+    },
+    putInputMiB: inputDelta(beforePut, afterPut),
+    getInputMiB: inputDelta(beforeGet, afterGet),
+  };
+}
+
 /** Measures put and get of each size in `sizesMiB` on a fresh local network. */
 export async function runNetworkBench(
   sizesMiB: number[],
@@ -114,40 +203,13 @@ export async function runNetworkBench(
   for (const sizeMiB of sizesMiB) {
     const network = await startNetwork(5);
     try {
-      const input = `${network.dir}/input.bin`;
-      const pattern = makePattern();
-      const file = await Deno.open(input, { write: true, create: true });
-      for (let i = 0; i < sizeMiB; i++) {
-        pattern[i % pattern.length] ^= i & 255; // every MiB differs
-        await file.write(pattern);
-      }
-      file.close();
-      const env = { ...network.env, SECSHRNET_PASSWORD: "benchmark password" };
-      progress(`network put, ${sizeMiB} MiB …`);
-      const put = await timedClient(["put", "/bench/file", input, "-k", "3", "--log-n", "10"], env);
-      progress(`  ${(sizeMiB / put.seconds).toFixed(1)} MB/s`);
-      const storedPerServer = await Promise.all(
-        network.servers.map((s) => bytesUnder(`${s.root}/tags`)),
-      );
-      progress(`network get, ${sizeMiB} MiB …`);
-      const output = `${network.dir}/output.bin`;
-      const get = await timedClient(["get", "/bench/file", output], env);
-      progress(`  ${(sizeMiB / get.seconds).toFixed(1)} MB/s`);
-      const identical = await sameFiles(input, output);
-      const serverPeakMiB = network.servers.map((s) => peakRss(s.pid));
-      const stored = storedPerServer.reduce((a, b) => a + b, 0);
+      const netInput = async () =>
+        new Map([[network.redis.port, inputBytes(await network.redis.command("INFO", "stats"))]]);
+      const measured = await measurePutGet(network, sizeMiB, "network", progress, netInput);
       runs.push({
-        sizeMiB,
-        putSeconds: put.seconds,
-        getSeconds: get.seconds,
-        putMibps: sizeMiB / put.seconds,
-        getMibps: sizeMiB / get.seconds,
-        clientPeakPutMiB: put.peak,
-        clientPeakGetMiB: get.peak,
-        serverPeakMiB,
-        storedPerServer,
-        storedRatio: stored / (sizeMiB * MiB),
-        identical,
+        ...measured.run,
+        redisInputPutMiB: measured.putInputMiB.get(network.redis.port)!,
+        redisInputGetMiB: measured.getInputMiB.get(network.redis.port)!,
       });
     } finally {
       await network.stop();
@@ -164,7 +226,7 @@ export function networkReport(runs: NetworkRun[], kdfSeconds: number): string {
     `(wall time of each command incl. process start; scrypt logN=10 ≈ 0; one logN=20 derivation takes ${
       kdfSeconds.toFixed(1)
     } s here):`,
-    "  size      put MB/s  get MB/s  client peak put/get  server peak (max)  stored/server  stored/size  identical",
+    "  size      put MB/s  get MB/s  client peak put/get  server peak (max)  stored/server  stored/size  identical  redis in put/get",
   ];
   for (const r of runs) {
     lines.push(
@@ -177,7 +239,9 @@ export function networkReport(runs: NetworkRun[], kdfSeconds: number): string {
         `  ${Math.max(...r.serverPeakMiB).toFixed(0).padStart(10)} MiB` +
         `  ${(r.storedPerServer[0] / MiB).toFixed(1).padStart(9)} MiB  ${
           r.storedRatio.toFixed(4).padStart(10)
-        }  ${r.identical}`,
+        }  ${String(r.identical).padEnd(9)}  ${r.redisInputPutMiB.toFixed(0)} / ${
+          r.redisInputGetMiB.toFixed(0)
+        } MiB`,
     );
   }
   const check = (name: string, pass: boolean, measured: string) =>
