@@ -48,6 +48,11 @@ export interface OpenOptions extends UnlockOptions {
   stragglerMs?: number;
   /** How long a share may lag a segment's first frame at all; default 20 s. */
   stallMs?: number;
+  /**
+   * Web Workers decoding and decrypting segments in parallel (0: on the
+   * calling thread); default one per core. The plaintext is the same.
+   */
+  workers?: number;
 }
 
 /** An object being opened. */
@@ -72,7 +77,8 @@ export interface VerifiedParts {
 }
 
 /** Options of {@linkcode openUnlocked} besides its inputs. */
-export interface OpenUnlockedOptions extends Pick<OpenOptions, "stragglerMs" | "stallMs"> {
+export interface OpenUnlockedOptions
+  extends Pick<OpenOptions, "stragglerMs" | "stallMs" | "workers"> {
   /** See ReassembleInput.onLayer2 (core/reassemble.ts). */
   onLayer2?: (segment: number, last: boolean, layer2: Uint8Array) => Promise<void>;
 }
@@ -372,6 +378,7 @@ export async function openUnlocked(
     stragglerMs: timing.stragglerMs,
     stallMs: timing.stallMs,
     onLayer2: timing.onLayer2,
+    workers: timing.workers,
   });
   const keyShares = new Map(verified.map((v) => [v.live.index, v.share]));
   return {

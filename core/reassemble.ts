@@ -14,13 +14,14 @@
 
 import { ByteReader } from "./byte_reader.ts";
 import { CorruptObjectError, NotEnoughSharesError, type Rejection } from "./errors.ts";
-import { ErasureCoder, fragmentLength } from "./erasure.ts";
+import { fragmentLength } from "./erasure.ts";
 import { FRAGMENT_TAG_LENGTH, unframeFragment } from "./fragment.ts";
 import { type ObjectHeader, segmentCount, segmentLength } from "./header.ts";
 import type { ObjectKeys } from "./keys.ts";
 import { GarbagePacer } from "./memory.ts";
-import { openShareSegment } from "./share_cipher.ts";
-import { openSegment, TAG_LENGTH } from "./stream.ts";
+import type { OpenedSegment } from "./segment_crypto.ts";
+import { defaultWorkers, SegmentWorkers } from "./segment_workers.ts";
+import { TAG_LENGTH } from "./stream.ts";
 
 /** A share stream whose key share has been verified, positioned at its first fragment. */
 export interface LiveShare {
@@ -55,6 +56,11 @@ export interface ReassembleInput {
    * fragments from it. Reading waits for it.
    */
   readonly onLayer2?: (segment: number, last: boolean, layer2: Uint8Array) => Promise<void>;
+  /**
+   * Web Workers decoding and decrypting segments in parallel while the next
+   * ones are read (0: on the calling thread); default one per core.
+   */
+  readonly workers?: number;
 }
 
 /** Default of {@linkcode ReassembleInput.stragglerMs}. */
@@ -70,12 +76,20 @@ type FrameResult =
 export function reassemble(input: ReassembleInput): ReadableStream<Uint8Array> {
   const { header, keys, shareKey, rejections } = input;
   let live = input.live;
-  const coder = new ErasureCoder(header.k, header.n);
   const count = segmentCount(header);
+  // The next segment to read; segments read and in work, oldest first.
   let segment = 0;
+  const inFlight: { segment: number; length: number; opened: Promise<OpenedSegment> }[] = [];
   const pacer = new GarbagePacer();
+  const opener = new SegmentWorkers(
+    { fileKey: keys.fileKey, shareKey, fragmentKey: keys.fragmentKey, objectId: header.objectId },
+    header.k,
+    header.n,
+    input.workers ?? defaultWorkers(),
+  );
 
   const cancelAll = async (reason?: unknown) => {
+    opener.close();
     await Promise.all(live.map((share) => share.reader.cancel(reason)));
   };
 
@@ -166,53 +180,77 @@ export function reassemble(input: ReassembleInput): ReadableStream<Uint8Array> {
     return results;
   };
 
+  /**
+   * Reads segment `segment`'s frames from every live share (bringing in
+   * spares while fewer than k are good) and hands any k to the opener;
+   * false when fewer than k remain.
+   */
+  const readSegment = async (): Promise<boolean> => {
+    const length = segmentLength(header, segment);
+    const last = segment === count - 1;
+    const fragments: (Uint8Array | undefined)[] = new Array(header.n).fill(undefined);
+    let pending = live;
+    live = [];
+    while (pending.length > 0) {
+      const spares: LiveShare[] = [];
+      const results = await readFrames(pending, length, last, spares);
+      for (const result of results) {
+        if ("rejection" in result) {
+          rejections.push(result.rejection);
+          await result.share.reader.cancel();
+        } else {
+          fragments[result.share.index - 1] = result.fragment;
+          live.push(result.share);
+        }
+      }
+      pending = spares;
+      for (let missing = header.k - live.length - pending.length; missing > 0; missing--) {
+        const spare = await input.replenish?.(segment);
+        if (spare === undefined) break;
+        pending.push(spare);
+      }
+    }
+    live.sort((a, b) => a.index - b.index);
+    if (live.length < header.k) return false;
+    const opened = opener.open(segment, last, length, fragments, input.onLayer2 !== undefined);
+    opened.catch(() => {}); // awaited in order in pull
+    inFlight.push({ segment, length, opened });
+    segment++;
+    return true;
+  };
+
   return new ReadableStream<Uint8Array>({
     pull: async (controller) => {
-      const length = segmentLength(header, segment);
-      const last = segment === count - 1;
-      const fragments: (Uint8Array | undefined)[] = new Array(header.n).fill(undefined);
-      // Read this segment's frame from every live share; while fewer than k
-      // are good, bring in spares positioned at this segment and read theirs.
-      let pending = live;
-      live = [];
-      while (pending.length > 0) {
-        const spares: LiveShare[] = [];
-        const results = await readFrames(pending, length, last, spares);
-        for (const result of results) {
-          if ("rejection" in result) {
-            rejections.push(result.rejection);
-            await result.share.reader.cancel();
-          } else {
-            fragments[result.share.index - 1] = result.fragment;
-            live.push(result.share);
-          }
-        }
-        pending = spares;
-        for (let missing = header.k - live.length - pending.length; missing > 0; missing--) {
-          const spare = await input.replenish?.(segment);
-          if (spare === undefined) break;
-          pending.push(spare);
+      // Keep the opener busy: read ahead while earlier segments decode and decrypt.
+      while (segment < count && inFlight.length < opener.depth) {
+        if (!await readSegment()) {
+          await cancelAll();
+          controller.error(new NotEnoughSharesError(header.k, live.length, rejections));
+          return;
         }
       }
-      live.sort((a, b) => a.index - b.index);
-      if (live.length < header.k) {
+      const oldest = inFlight.shift()!;
+      const last = oldest.segment === count - 1;
+      let opened: OpenedSegment;
+      try {
+        opened = await oldest.opened;
+      } catch (error) {
         await cancelAll();
-        controller.error(new NotEnoughSharesError(header.k, live.length, rejections));
+        controller.error(error);
         return;
       }
-      const layer2 = coder.decode(fragments, length + 2 * TAG_LENGTH);
-      const { objectId } = header;
-      const layer1 = await openShareSegment(shareKey, objectId, segment, last, layer2);
-      const plaintext = layer1 && openSegment(keys.fileKey, segment, last, layer1);
-      if (plaintext === undefined) {
+      if (opened.plaintext === undefined) {
         await cancelAll();
-        controller.error(new CorruptObjectError(segment, "authenticated fragments do not decrypt"));
+        controller.error(
+          new CorruptObjectError(oldest.segment, "authenticated fragments do not decrypt"),
+        );
         return;
       }
-      await input.onLayer2?.(segment, last, layer2);
-      segment++;
-      controller.enqueue(plaintext);
-      pacer.processed(length);
+      if (opened.layer2 !== undefined) {
+        await input.onLayer2?.(oldest.segment, last, opened.layer2);
+      }
+      controller.enqueue(opened.plaintext);
+      pacer.processed(oldest.length);
       if (last) {
         await checkEnds(live, rejections, count);
         await cancelAll();

@@ -12,9 +12,8 @@
 
 import { randomBytes } from "./bytes.ts";
 import { UsageError } from "./errors.ts";
-import { ErasureCoder, MAX_FRAGMENTS } from "./erasure.ts";
+import { MAX_FRAGMENTS } from "./erasure.ts";
 import { FanOut } from "./fanout.ts";
-import { frameFragment } from "./fragment.ts";
 import {
   encodeHeader,
   MAX_PLAINTEXT_SIZE,
@@ -36,8 +35,8 @@ import {
 import { encodeManifest } from "./manifest.ts";
 import { GarbagePacer } from "./memory.ts";
 import { segments } from "./segmenter.ts";
-import { importShareKey, sealShareSegment } from "./share_cipher.ts";
-import { sealSegment } from "./stream.ts";
+import { importShareKey } from "./share_cipher.ts";
+import { defaultWorkers, MAX_WORKERS, SegmentWorkers } from "./segment_workers.ts";
 import { encodeTag } from "./tag.ts";
 
 /** Budget for one segment's fragments (n/k × segment size) when choosing the segment size. */
@@ -79,6 +78,12 @@ export interface SealOptions {
   created?: number;
   /** The tag's version (1 + the highest version of the tag seen); default 1. */
   version?: number;
+  /**
+   * Web Workers sealing segments in parallel, 0 to {@linkcode MAX_WORKERS};
+   * 0 seals on the calling thread. Default: one per core. The output is the
+   * same for every value.
+   */
+  workers?: number;
 }
 
 /** The result of the sealing once the whole input has been read. */
@@ -133,6 +138,10 @@ export function checkSealOptions(options: SealOptions): void {
   if (!Number.isInteger(version) || version < 1 || version > MAX_TAG_VERSION) {
     throw new UsageError(`version must be an integer from 1 to ${MAX_TAG_VERSION}, got ${version}`);
   }
+  const workers = options.workers ?? defaultWorkers();
+  if (!Number.isInteger(workers) || workers < 0 || workers > MAX_WORKERS) {
+    throw new UsageError(`workers must be an integer from 0 to ${MAX_WORKERS}, got ${workers}`);
+  }
   encodeTag(options.tag);
 }
 
@@ -158,30 +167,47 @@ export async function seal(
   });
   const keys = await deriveObjectKeys(master, encodeTag(options.tag), objectId);
   const keyShares = await splitShareKey(shareKey, k, n);
-  const aesKey = await importShareKey(shareKey);
-  const coder = new ErasureCoder(k, n);
+  const sealer = new SegmentWorkers(
+    {
+      fileKey: keys.fileKey,
+      shareKey: await importShareKey(shareKey),
+      fragmentKey: keys.fragmentKey,
+      objectId,
+    },
+    k,
+    n,
+    options.workers ?? defaultWorkers(),
+  );
   const fanOut = new FanOut(n);
   keyShares.forEach((share, i) => fanOut.enqueue(i, share));
 
   const produce = async (): Promise<SealResult> => {
     let size = 0;
     const pacer = new GarbagePacer();
-    for await (const segment of segments(input, segmentSize)) {
-      size += segment.data.length;
-      if (size > MAX_PLAINTEXT_SIZE) throw new UsageError("input too large");
-      const { counter, last } = segment;
-      const layer1 = sealSegment(keys.fileKey, counter, last, segment.data);
-      const layer2 = await sealShareSegment(aesKey, objectId, counter, last, layer1);
-      const frames = await Promise.all(
-        coder.encode(layer2).map((fragment, i) =>
-          frameFragment(keys.fragmentKey, i + 1, counter, last, fragment)
-        ),
-      );
+    // Segments in work, oldest first: their frames go out in segment order.
+    const inFlight: Promise<Uint8Array[]>[] = [];
+    const emitOldest = async () => {
+      const frames = await inFlight.shift()!;
       if (!await fanOut.ready()) {
         throw new DOMException("all share streams cancelled", "AbortError");
       }
       frames.forEach((frame, i) => fanOut.enqueue(i, frame));
-      pacer.processed(segment.data.length);
+    };
+    try {
+      for await (const segment of segments(input, segmentSize)) {
+        const length = segment.data.length;
+        size += length;
+        if (size > MAX_PLAINTEXT_SIZE) throw new UsageError("input too large");
+        // The segment's buffer is handed to a worker: it is not read here again.
+        const sealed = sealer.seal(segment.counter, segment.last, segment.data);
+        sealed.catch(() => {}); // awaited in order below; a failure surfaces there
+        inFlight.push(sealed);
+        if (inFlight.length >= sealer.depth) await emitOldest();
+        pacer.processed(length);
+      }
+      while (inFlight.length > 0) await emitOldest();
+    } finally {
+      sealer.close();
     }
     const header: ObjectHeader = {
       kdf,

@@ -78,33 +78,38 @@ Deno.test("an input error fails the sealing and every share stream", async () =>
   await assertRejects(() => new Response(sealed.shares[0]).bytes(), Error, "disk read failed");
 });
 
-Deno.test("opening pulls share data only as the plaintext is read", async () => {
-  const object = await sealToMemory(prng(3002).bytes(20 * S), { k: 2, n: 3 });
-  let pulled = 0;
-  const counted = [1, 2].map((index) => {
-    const inner = source(object, index, { chunk: 4096 });
-    const reader = inner.shares.getReader();
-    const shares = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const { value, done } = await reader.read();
-        if (done) controller.close();
-        else {
-          pulled += value.length;
-          controller.enqueue(value);
-        }
-      },
-    }, { highWaterMark: 0 });
-    return { ...inner, shares };
+// On the calling thread the opener reads one segment ahead; with workers, two per worker.
+for (const workers of [0, 2]) {
+  Deno.test(`opening with ${workers} workers pulls share data only as the plaintext is read`, async () => {
+    const object = await sealToMemory(prng(3002).bytes(20 * S), { k: 2, n: 3 });
+    let pulled = 0;
+    const counted = [1, 2].map((index) => {
+      const inner = source(object, index, { chunk: 4096 });
+      const reader = inner.shares.getReader();
+      const shares = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { value, done } = await reader.read();
+          if (done) controller.close();
+          else {
+            pulled += value.length;
+            controller.enqueue(value);
+          }
+        },
+      }, { highWaterMark: 0 });
+      return { ...inner, shares };
+    });
+    const { open } = await import("../mod.ts");
+    const opened = await open(counted, { tag: "/test/object", password: "test password", workers });
+    const reader = opened.plaintext.getReader();
+    await reader.read();
+    await settle();
+    // One segment delivered, `ahead` read ahead and at most one more buffered: S each
+    // (2 fragments of S/2), out of the 20 S of the object.
+    const ahead = workers === 0 ? 1 : 2 * workers;
+    assert(pulled <= (2 + ahead) * S, `pulled ${pulled} bytes for one segment`);
+    await reader.cancel();
   });
-  const { open } = await import("../mod.ts");
-  const opened = await open(counted, { tag: "/test/object", password: "test password" });
-  const reader = opened.plaintext.getReader();
-  await reader.read();
-  await settle();
-  // One segment delivered and at most one more buffered: about 2 × 2 fragments of S/2.
-  assert(pulled <= 3 * S, `pulled ${pulled} bytes for one segment`);
-  await reader.cancel();
-});
+}
 
 Deno.test("bad sealing options are refused with a UsageError naming the problem", async () => {
   const cases: [Partial<SealOptions>, string][] = [

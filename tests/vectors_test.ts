@@ -96,21 +96,24 @@ for (const vector of file.vectors) {
     );
   });
 
-  Deno.test(`vector ${vector.name}: sealing again reproduces header and fragments`, async () => {
-    const params = VECTOR_PARAMS.find((p) => p.name === vector.name)!;
-    const again = await sealVector(params);
-    assertEquals(toHex(again.headerBytes), vector.header);
-    assertEquals(toHex(again.retrievalToken), vector.retrievalToken);
-    assertEquals(toHex(again.plaintext), vector.plaintext);
-    again.shares.forEach((share, i) => {
-      const recorded = fromHex(vector.shares[i]);
-      assertEquals(share.length, recorded.length);
-      assertEquals(
-        toHex(share.subarray(KEY_SHARE_LENGTH)),
-        toHex(recorded.subarray(KEY_SHARE_LENGTH)),
-        `fragments of index ${i + 1}`,
-      );
+  // On the calling thread, and on pools of 1 and 3 segment workers: the same bytes.
+  for (const workers of [0, 1, 3]) {
+    Deno.test(`vector ${vector.name}: sealing again with ${workers} workers reproduces header and fragments`, async () => {
+      const params = VECTOR_PARAMS.find((p) => p.name === vector.name)!;
+      const again = await sealVector(params, workers);
+      assertEquals(toHex(again.headerBytes), vector.header);
+      assertEquals(toHex(again.retrievalToken), vector.retrievalToken);
+      assertEquals(toHex(again.plaintext), vector.plaintext);
+      again.shares.forEach((share, i) => {
+        const recorded = fromHex(vector.shares[i]);
+        assertEquals(share.length, recorded.length);
+        assertEquals(
+          toHex(share.subarray(KEY_SHARE_LENGTH)),
+          toHex(recorded.subarray(KEY_SHARE_LENGTH)),
+          `fragments of index ${i + 1}`,
+        );
+      });
+      assert(again.manifest.length === fromHex(vector.manifest).length);
     });
-    assert(again.manifest.length === fromHex(vector.manifest).length);
-  });
+  }
 }

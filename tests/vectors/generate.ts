@@ -69,12 +69,13 @@ export async function vectorRandom(name: string): Promise<Uint8Array[]> {
 }
 
 /** Seals `params` with its deterministic inputs; returns the outputs as stored. */
-export async function sealVector(params: VectorParams) {
+export async function sealVector(params: VectorParams, workers?: number) {
   const plaintext = await deterministicBytes(`${params.name}/plaintext`, params.size);
   const queue = await vectorRandom(params.name);
   const sealed = await seal(ReadableStream.from([plaintext]), {
     ...params,
     allowSingleShare: params.k === 1,
+    workers,
     random: (length) => {
       const next = queue.shift();
       if (next === undefined || next.length !== length) throw new Error("unexpected random draw");

@@ -1,0 +1,77 @@
+/**
+ * One segment through both layers and the erasure code, in either direction:
+ * the unit of work that sealing and opening hand to a pool of workers
+ * (`segment_workers.ts`), or run on the calling thread. The same functions
+ * run in both places, so the bytes are the same wherever they run.
+ *
+ * ```text
+ * seal: plaintext ─ ChaCha20-Poly1305 (file key) ─ AES-256-GCM (share key)
+ *       ─ Reed-Solomon k-of-n ─ fragment i + HMAC tag (fragment key)
+ * open: any k verified fragments ─ Reed-Solomon decode ─ AES-256-GCM ─ ChaCha20-Poly1305
+ * ```
+ *
+ * @module
+ */
+
+import type { ErasureCoder } from "./erasure.ts";
+import { frameFragment } from "./fragment.ts";
+import { openShareSegment, sealShareSegment } from "./share_cipher.ts";
+import { openSegment, sealSegment, TAG_LENGTH } from "./stream.ts";
+
+/** The keys one object's segments are sealed and opened with. */
+export interface SegmentKeys {
+  /** Layer-1 ChaCha20-Poly1305 key. */
+  readonly fileKey: Uint8Array;
+  /** Layer-2 AES-256-GCM key (the share key, imported). */
+  readonly shareKey: CryptoKey;
+  /** HMAC-SHA-256 key of the fragment tags. */
+  readonly fragmentKey: CryptoKey;
+  /** The object id: layer 2's associated data. */
+  readonly objectId: Uint8Array;
+}
+
+/** Seals plaintext segment `counter` into its n framed fragments (`fragment || tag`), index order. */
+export async function sealSegmentFrames(
+  keys: SegmentKeys,
+  coder: ErasureCoder,
+  counter: number,
+  last: boolean,
+  plaintext: Uint8Array,
+): Promise<Uint8Array[]> {
+  const layer1 = sealSegment(keys.fileKey, counter, last, plaintext);
+  const layer2 = await sealShareSegment(keys.shareKey, keys.objectId, counter, last, layer1);
+  return await Promise.all(
+    coder.encode(layer2).map((fragment, i) =>
+      frameFragment(keys.fragmentKey, i + 1, counter, last, fragment)
+    ),
+  );
+}
+
+/** What opening one segment gave. */
+export interface OpenedSegment {
+  /** The plaintext, or undefined when a layer failed to authenticate. */
+  readonly plaintext: Uint8Array | undefined;
+  /** The layer-2 ciphertext, when asked for and the segment opened. */
+  readonly layer2?: Uint8Array;
+}
+
+/**
+ * Opens segment `counter` of plaintext length `length` from its verified
+ * fragments (`fragments[i]` is index i + 1's, undefined when missing; at
+ * least k present). Returns the layer-2 ciphertext too when `wantLayer2`.
+ */
+export async function openSegmentFragments(
+  keys: SegmentKeys,
+  coder: ErasureCoder,
+  counter: number,
+  last: boolean,
+  length: number,
+  fragments: readonly (Uint8Array | undefined)[],
+  wantLayer2: boolean,
+): Promise<OpenedSegment> {
+  const layer2 = coder.decode(fragments, length + 2 * TAG_LENGTH);
+  const layer1 = await openShareSegment(keys.shareKey, keys.objectId, counter, last, layer2);
+  const plaintext = layer1 && openSegment(keys.fileKey, counter, last, layer1);
+  if (plaintext === undefined || !wantLayer2) return { plaintext };
+  return { plaintext, layer2 };
+}
