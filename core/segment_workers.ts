@@ -28,6 +28,9 @@ export function defaultWorkers(): number {
   return Math.max(1, navigator.hardwareConcurrency ?? 1);
 }
 
+/** The module each worker runs. */
+const WORKER_MODULE = new URL("./segment_worker.ts", import.meta.url);
+
 /** Most segment workers one sealing or opening may start. */
 export const MAX_WORKERS = 64;
 
@@ -141,6 +144,7 @@ export class SegmentWorkers {
 
   /** Starts the workers and waits until each has loaded; those that failed are ended. */
   async #startAll(): Promise<Slot[]> {
+    if (!moduleFound(WORKER_MODULE)) return [];
     const started = Array.from({ length: this.#workers }, () => this.#start());
     const ready = await Promise.all(started.map((slot) => slot.ready));
     const slots = started.filter((slot, i) => {
@@ -168,7 +172,7 @@ export class SegmentWorkers {
 
   /** Starts one worker and gives it the keys. */
   #start(): Slot {
-    const worker = new Worker(new URL("./segment_worker.ts", import.meta.url), { type: "module" });
+    const worker = new Worker(WORKER_MODULE, { type: "module" });
     let loaded: (ok: boolean) => void = () => {};
     const ready = new Promise<boolean>((resolve) => loaded = resolve);
     let started = false;
@@ -205,6 +209,20 @@ export class SegmentWorkers {
       pending.reject(new Error("segment workers closed"));
     }
     slot.pending.clear();
+  }
+}
+
+/**
+ * Whether the module at `url` is there to load: a program bundled into one
+ * file, or compiled without `--include core/segment_worker.ts`, has no file
+ * beside it, and Deno would print an error of its own for the failed worker.
+ */
+function moduleFound(url: URL): boolean {
+  if (url.protocol !== "file:") return true;
+  try {
+    return Deno.statSync(url).isFile;
+  } catch {
+    return false;
   }
 }
 

@@ -149,3 +149,40 @@ Deno.test("segment workers: a closed pool does no more work, and its workers' re
   }
   await assertRejects(() => pool.seal(0, true, new Uint8Array(1)), Error, "closed");
 });
+
+Deno.test("segment workers: a program bundled into one file, without the worker module, seals on one thread and prints nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "secshrnet-bundle-" });
+  try {
+    const entry = `${dir}/entry.ts`;
+    await Deno.writeTextFile(
+      entry,
+      `import { seal } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};\n` +
+        "const data = new Uint8Array(5 * 65536 + 3).map((_, i) => i % 251);\n" +
+        "const sealed = await seal(ReadableStream.from([data]), { tag: '/x', password: 'p', " +
+        "k: 2, n: 3, logN: 10, segmentSize: 65536, workers: 2 });\n" +
+        "const shares = await Promise.all(sealed.shares.map((s) => new Response(s).bytes()));\n" +
+        "await sealed.done;\n" +
+        "console.log(shares.map((s) => s.length).join(','));\n",
+    );
+    const run = (args: string[], cwd?: string) =>
+      new Deno.Command(Deno.execPath(), { args, cwd, stdout: "piped", stderr: "piped" }).output();
+    const config = new URL("../deno.json", import.meta.url).pathname;
+    const bundled = await run([
+      "bundle",
+      "--quiet",
+      "--config",
+      config,
+      "-o",
+      `${dir}/b.js`,
+      entry,
+    ]);
+    assertEquals(bundled.code, 0, new TextDecoder().decode(bundled.stderr));
+    const result = await run(["run", "--allow-all", `${dir}/b.js`], dir);
+    const stderr = new TextDecoder().decode(result.stderr);
+    assertEquals(result.code, 0, stderr);
+    assertEquals(stderr, "");
+    assertEquals(new TextDecoder().decode(result.stdout).trim(), "164165,164165,164165");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
