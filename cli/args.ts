@@ -8,6 +8,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../core/errors.ts";
+import { MAX_WORKERS } from "../core/segment_workers.ts";
 import { closest } from "./suggest.ts";
 
 /** Option declarations in parseArgs form. */
@@ -26,6 +27,16 @@ export const PASSWORD_OPTIONS: Options = {
   "password-command": { type: "string" },
   "max-log-n": { type: "string" },
 };
+
+/** The `--workers N` flag of the commands that seal or open objects (put, get, repair, check). */
+export const WORKERS_OPTIONS: Options = {
+  workers: { type: "string" },
+};
+
+/** The `--workers N` line of those commands' --help. */
+export const WORKERS_HELP =
+  `      --workers N       threads for encryption and erasure coding, 0 to ${MAX_WORKERS}
+                        (0 = one thread; default [client] workers, else one per core)`;
 
 /** Parsed flags and positional arguments. */
 export interface Parsed {
@@ -100,4 +111,12 @@ export function positionals(parsed: Parsed, min: number, max: number, usage: str
     throw new UsageError(`usage: ${usage}`);
   }
   return parsed.positionals;
+}
+
+/**
+ * `--workers N`: 0 to {@linkcode MAX_WORKERS} (a UsageError otherwise), or
+ * undefined when not given (then `[client] workers`, else one per core).
+ */
+export function workersFlag(parsed: Parsed): number | undefined {
+  return intFlag(parsed.values.workers, "workers", 0, MAX_WORKERS);
 }

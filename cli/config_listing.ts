@@ -19,6 +19,7 @@ import {
   redactUrl,
   REDIS_URL_ENV,
 } from "../core/config.ts";
+import { defaultWorkers } from "../core/segment_workers.ts";
 import { isTable } from "../core/config_values.ts";
 import { tomlString } from "../core/config_template.ts";
 import { DEFAULT_SCRUB_INTERVAL_MS, DEFAULT_SCRUB_RATE } from "../server/scrub.ts";
@@ -225,6 +226,7 @@ function listSettings(
       (config.client.timeoutMs ?? DEFAULT_TIMEOUTS.transferIdleMs) / 1000,
       "seconds",
     ),
+    workersSetting(config.client.workers),
     setting(
       "server.upload_timeout",
       (server.uploadTimeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_SECONDS * 1000) / 1000,
@@ -249,6 +251,16 @@ function listSettings(
     setting("kdf.min_log_n", kdf.minLogN, "the lowest work factor acted on"),
   );
   return settings;
+
+  function workersSetting(workers: number | undefined): Setting {
+    if (workers === undefined) return setting("client.workers", defaultWorkers(), "one per core");
+    const cores = `${defaultWorkers()} core(s) here`;
+    return setting(
+      "client.workers",
+      workers,
+      workers === 0 ? `all on one thread; ${cores}` : cores,
+    );
+  }
 
   function size(name: string, bytes: number | undefined): Setting {
     return setting(name, bytes ?? null, bytes === undefined ? "no limit" : formatSize(bytes));

@@ -1,7 +1,8 @@
 /**
  * The configuration file, `secshrnet.conf` (TOML), read by every command:
- * how to reach Redis, the network name, the client's timeout, server storage
- * limits, upload timeout and scrub, and the KDF work factor. Every key is optional;
+ * how to reach Redis, the network name, the client's timeout and segment
+ * workers, server storage limits, upload timeout and scrub, and the KDF work
+ * factor. Every key is optional;
  * `secshrnet.example.toml` documents them with their defaults. Unknown tables and keys, wrong types and bad values are
  * refused with a one-line {@linkcode ConfigError} naming the file and key.
  *
@@ -33,6 +34,8 @@ import {
 
 export { ConfigError, parseByteSize };
 import { ABSOLUTE_MAX_LOG_N, DEFAULT_LOG_N, DEFAULT_MIN_LOG_N, MIN_LOG_N } from "./keys.ts";
+import { MAX_WORKERS } from "./segment_workers.ts";
+export { MAX_WORKERS };
 
 /** The whole configuration, defaults filled in. */
 export interface Config {
@@ -40,8 +43,12 @@ export interface Config {
   redis: RedisConfig;
   /** The network: its name prefixes every Redis channel. */
   network: { name: string };
-  /** Client commands: how long a silent server is waited for; undefined = the default (20 s). */
-  client: { timeoutMs?: number };
+  /**
+   * Client commands: how long a silent server is waited for (undefined = the default, 20 s),
+   * and how many Web Workers seal and open segments (0 to {@linkcode MAX_WORKERS}, 0 = on the
+   * calling thread; undefined = the default, one per core).
+   */
+  client: { timeoutMs?: number; workers?: number };
   /**
    * `secshrnet serve`: storage limits in bytes (undefined = no limit), how long an upload
    * may receive nothing before it is dropped (undefined = the default, 60 s), and the scrub
@@ -83,7 +90,7 @@ type Env = Record<string, string | undefined>;
 const KNOWN: Record<string, readonly string[]> = {
   redis: REDIS_KEYS,
   network: ["name"],
-  client: ["timeout"],
+  client: ["timeout", "workers"],
   server: [
     "max_object_bytes",
     "max_total_bytes",
@@ -227,6 +234,8 @@ function buildConfig(doc: Table, source: string | undefined, env: Env): Config {
 
   const timeout = integer(client, "timeout", 1, MAX_TIMEOUT_SECONDS);
   if (timeout !== undefined) config.client.timeoutMs = timeout * 1000;
+  const workers = integer(client, "workers", 0, MAX_WORKERS);
+  if (workers !== undefined) config.client.workers = workers;
   const uploadTimeout = integer(server, "upload_timeout", 1, MAX_TIMEOUT_SECONDS);
   if (uploadTimeout !== undefined) config.server.uploadTimeoutMs = uploadTimeout * 1000;
 

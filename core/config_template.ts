@@ -74,6 +74,13 @@ const SETTINGS = `[redis]
 # others. An integer from 1 to 86400; --timeout SECONDS overrides it for one command.
 # timeout = 20
 
+# How many threads (Web Workers) put, get, repair and check --verify use to encrypt,
+# decrypt and erasure-code the segments of a big file: more use more cores and go faster,
+# up to the number of cores; the bytes stored are the same for every value. 0 keeps it all
+# on one thread (e.g. on a shared machine). An integer from 0 to 64; unset = one per core;
+# --workers N overrides it for one command.
+# workers = 4               # an example: the default is one per core
+
 [server]
 # How long an upload may receive nothing before the server drops it (a client that died
 # or hung): its partial share is deleted and was never visible. An integer from 1 to

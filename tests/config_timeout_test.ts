@@ -38,7 +38,7 @@ Deno.test("config: [client] timeout and [server] upload_timeout are whole second
   assertThrows(
     () => parsed("[client]\ntimeout_ms = 5"),
     ConfigError,
-    "[client] timeout_ms: unknown key (known: timeout)",
+    "[client] timeout_ms: unknown key (known: timeout, workers)",
   );
 });
 

@@ -6,8 +6,21 @@
 
 import { UsageError } from "../../core/errors.ts";
 import { displayName } from "../../core/net/envelope.ts";
-import { checkTags, type TagHealth, verifyTag } from "../../core/client/health.ts";
-import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS } from "../args.ts";
+import {
+  checkTags,
+  type TagHealth,
+  type VerifyOptions,
+  verifyTag,
+} from "../../core/client/health.ts";
+import type { WorkersOption } from "../../core/client/retrieve.ts";
+import {
+  CLIENT_OPTIONS,
+  parse,
+  PASSWORD_OPTIONS,
+  WORKERS_HELP,
+  WORKERS_OPTIONS,
+  workersFlag,
+} from "../args.ts";
 import { configFrom, headerPolicy, maxLogN, withClient } from "../context.ts";
 import { password } from "../password_flags.ts";
 import { EXIT } from "../exit.ts";
@@ -45,6 +58,7 @@ Options:
       --max-log-n N     highest scrypt work factor accepted (default 22)
       --timeout S       give up on a server silent for S seconds (default [client]
                         timeout, else 20)
+${WORKERS_HELP.replace("threads for", "with --verify: threads for")}
       --json            print a JSON array, one object per tag
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help
@@ -59,6 +73,7 @@ Examples:
   options: {
     ...CLIENT_OPTIONS,
     ...PASSWORD_OPTIONS,
+    ...WORKERS_OPTIONS,
     verify: { type: "boolean" },
     json: { type: "boolean" },
     timeout: { type: "string" },
@@ -67,7 +82,9 @@ Examples:
   async run(args) {
     const parsed = parse(args, this.options);
     const tags = parsed.positionals;
+    const workersGiven = workersFlag(parsed);
     const config = await configFrom(parsed);
+    const workers = workersGiven ?? config.client.workers;
     const policy = { ...headerPolicy(parsed, config), maxLogN: maxLogN(parsed) };
     if (parsed.values.verify && tags.length === 0) {
       throw new UsageError("check --verify needs the TAGs to verify (it downloads every share)");
@@ -88,16 +105,17 @@ Examples:
       const checked: TagHealth[] = [];
       for (const tag of tags) {
         const progress = new Progress(`verify ${tag}`, false);
+        // verifyTag hands its options on to retrieveObject, workers among them.
+        const options: VerifyOptions & WorkersOption = {
+          ...policy,
+          tag,
+          password: secret,
+          onKdfProgress: progress.kdf,
+          stallMs: client.timeouts.transferIdleMs,
+          workers,
+        };
         try {
-          checked.push(
-            await verifyTag(client, {
-              ...policy,
-              tag,
-              password: secret,
-              onKdfProgress: progress.kdf,
-              stallMs: client.timeouts.transferIdleMs,
-            }),
-          );
+          checked.push(await verifyTag(client, options));
         } finally {
           progress.done();
         }

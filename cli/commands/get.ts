@@ -7,7 +7,15 @@
 import { displayName } from "../../core/net/envelope.ts";
 import { get as getObject } from "../../core/client/get.ts";
 import { ExistsError, UsageError } from "../../core/errors.ts";
-import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
+import {
+  CLIENT_OPTIONS,
+  parse,
+  PASSWORD_OPTIONS,
+  positionals,
+  WORKERS_HELP,
+  WORKERS_OPTIONS,
+  workersFlag,
+} from "../args.ts";
 import { configFrom, headerPolicy, withClient } from "../context.ts";
 import { password } from "../password_flags.ts";
 import { EXIT, interruptible } from "../exit.ts";
@@ -44,6 +52,7 @@ Options:
       --max-log-n N     highest scrypt work factor accepted (default 22)
       --timeout S       give up on a server silent for S seconds (default [client]
                         timeout, else 20)
+${WORKERS_HELP}
       --json            print the result as JSON (not with -)
   -q, --quiet           no progress on stderr
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
@@ -59,6 +68,7 @@ Examples:
   options: {
     ...CLIENT_OPTIONS,
     ...PASSWORD_OPTIONS,
+    ...WORKERS_OPTIONS,
     force: { type: "boolean" },
     json: { type: "boolean" },
     timeout: { type: "string" },
@@ -69,6 +79,7 @@ Examples:
     const parsed = parse(args, this.options);
     const [tag, given] = positionals(parsed, 1, 2, "secshrnet get TAG [FILE|-]");
     const force = parsed.values.force === true;
+    const workersGiven = workersFlag(parsed);
     if (given === "-" && parsed.values.json) {
       throw new UsageError("--json cannot be used with -: the file goes to standard output");
     }
@@ -85,6 +96,7 @@ Examples:
         tag,
         password: () => password(parsed, tag, false),
         ...policy,
+        workers: workersGiven ?? config.client.workers,
         onKdfProgress: progress.kdf,
       });
       const size = retrieval.header.size;

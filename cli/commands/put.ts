@@ -9,7 +9,16 @@ import { SCRYPT_P, SCRYPT_R } from "../../core/header.ts";
 import { displayName } from "../../core/net/envelope.ts";
 import { put as putObject } from "../../core/client/put.ts";
 import { UsageError } from "../../core/errors.ts";
-import { CLIENT_OPTIONS, intFlag, parse, PASSWORD_OPTIONS, positionals } from "../args.ts";
+import {
+  CLIENT_OPTIONS,
+  intFlag,
+  parse,
+  PASSWORD_OPTIONS,
+  positionals,
+  WORKERS_HELP,
+  WORKERS_OPTIONS,
+  workersFlag,
+} from "../args.ts";
 import { configFrom, maxLogN, withClient } from "../context.ts";
 import { password } from "../password_flags.ts";
 import { EXIT, interruptible } from "../exit.ts";
@@ -41,6 +50,7 @@ Options:
       --max-log-n N     highest work factor accepted for the object replaced (default 22)
       --timeout S       give up on a server silent for S seconds (default [client]
                         timeout, else 20)
+${WORKERS_HELP}
       --json            print the result as JSON
   -q, --quiet           no progress on stderr
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
@@ -62,6 +72,7 @@ Examples:
   options: {
     ...CLIENT_OPTIONS,
     ...PASSWORD_OPTIONS,
+    ...WORKERS_OPTIONS,
     k: { type: "string", short: "k" },
     n: { type: "string", short: "n" },
     force: { type: "boolean" },
@@ -78,7 +89,9 @@ Examples:
     if (k !== undefined && n !== undefined && k > n) {
       throw new UsageError(`-k ${k} is more than -n ${n}: k shares of n are needed to rebuild`);
     }
+    const workersGiven = workersFlag(parsed);
     const config = await configFrom(parsed);
+    const workers = workersGiven ?? config.client.workers;
     const logN = intFlag(parsed.values["log-n"], "log-n", 10, 30) ?? config.kdf.logN;
     if (logN < config.kdf.minLogN) {
       throw new UsageError(
@@ -105,6 +118,7 @@ Examples:
             n,
             force: parsed.values.force === true,
             logN,
+            workers,
             maxLogN: maxLogN(parsed),
             minLogN: config.kdf.minLogN,
             allowSingleShare: k === 1,

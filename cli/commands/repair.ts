@@ -8,7 +8,14 @@ import { displayName } from "../../core/net/envelope.ts";
 import { checkTags, type TagHealth } from "../../core/client/health.ts";
 import { namedTargets, type RepairResult, repairTag } from "../../core/client/repair.ts";
 import { WrongPasswordError } from "../../core/errors.ts";
-import { CLIENT_OPTIONS, parse, PASSWORD_OPTIONS } from "../args.ts";
+import {
+  CLIENT_OPTIONS,
+  parse,
+  PASSWORD_OPTIONS,
+  WORKERS_HELP,
+  WORKERS_OPTIONS,
+  workersFlag,
+} from "../args.ts";
 import { configFrom, headerPolicy, maxLogN, withClient } from "../context.ts";
 import { password } from "../password_flags.ts";
 import { formatSize, printJson } from "../format.ts";
@@ -42,6 +49,7 @@ Options:
       --max-log-n N     highest scrypt work factor accepted (default 22)
       --timeout S       give up on a server silent for S seconds (default [client]
                         timeout, else 20)
+${WORKERS_HELP}
       --json            print a JSON array, one object per tag
   -c, --config CONFIG   config file (default $HOME/.secshrnet/secshrnet.conf)
   -h, --help            show this help
@@ -57,13 +65,16 @@ Examples:
   options: {
     ...CLIENT_OPTIONS,
     ...PASSWORD_OPTIONS,
+    ...WORKERS_OPTIONS,
     json: { type: "boolean" },
     timeout: { type: "string" },
     k: { type: "string", short: "k" },
   },
   async run(args) {
     const parsed = parse(args, this.options);
+    const workersGiven = workersFlag(parsed);
     const config = await configFrom(parsed);
+    const workers = workersGiven ?? config.client.workers;
     const policy = { ...headerPolicy(parsed, config), maxLogN: maxLogN(parsed) };
     const explicit = parsed.positionals;
     const { results, skipped, lost } = await withClient(config, async (client) => {
@@ -100,6 +111,7 @@ Examples:
               password: secret,
               onKdfProgress: progress.kdf,
               stallMs: client.timeouts.transferIdleMs,
+              workers,
             }),
           );
         } catch (error) {

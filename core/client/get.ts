@@ -13,7 +13,12 @@ import { newestFirst, type ObjectView, type TagView, viewTag } from "./heads.ts"
 import { type HeaderPolicy, noVouchedObject, vet } from "./vetting.ts";
 import { encodeTag } from "../tag.ts";
 import { type Client, type PasswordInput, resolvePassword } from "./session.ts";
-import { type Retrieval, retrieveObject, type ServerRejection } from "./retrieve.ts";
+import {
+  type Retrieval,
+  retrieveObject,
+  type ServerRejection,
+  type WorkersOption,
+} from "./retrieve.ts";
 import { explainShortage, type ShareWhereabouts } from "./shortage.ts";
 import type { Address } from "../net/envelope.ts";
 
@@ -23,7 +28,7 @@ export { DOWNLOAD_BUDGET, type Retrieval, type ServerRejection } from "./retriev
 export const MAX_CANDIDATES = 3;
 
 /** What `get` needs. */
-export interface GetOptions extends HeaderPolicy {
+export interface GetOptions extends HeaderPolicy, WorkersOption {
   tag: string;
   password: PasswordInput;
   /** scrypt progress, 0..1. */

@@ -19,7 +19,7 @@ import type { RejectionReason } from "../errors.ts";
 import type { Address } from "../net/envelope.ts";
 import { listTags } from "./catalog.ts";
 import { type ObjectView, type TagView, viewTag } from "./heads.ts";
-import { retrieveObject } from "./retrieve.ts";
+import { retrieveObject, type WorkersOption } from "./retrieve.ts";
 import type { Client } from "./session.ts";
 import { type HeaderPolicy, vet } from "./vetting.ts";
 
@@ -176,7 +176,7 @@ export function summarize(
 }
 
 /** Options of {@linkcode verifyTag}. */
-export interface VerifyOptions extends HeaderPolicy {
+export interface VerifyOptions extends HeaderPolicy, WorkersOption {
   tag: string;
   password: string;
   /** Master keys derived so far (several tags may share a salt only by chance; kept for symmetry). */

@@ -29,6 +29,8 @@ import { type PlanOptions, planPut, type PutPlan, sameHolding } from "./put_plan
 export interface PutOptions extends PlanOptions {
   /** scrypt work factor for the new object. */
   logN?: number;
+  /** Web Workers sealing segments (0 = on the calling thread); default one per core (seal.ts). */
+  workers?: number;
   /** Called as servers confirm durable storage: how many so far, of n. */
   onStored?: (stored: number, n: number) => void;
 }
@@ -78,6 +80,7 @@ export async function put(
     version: plan.version,
     allowSingleShare: options.allowSingleShare,
     onKdfProgress: options.onKdfProgress,
+    workers: options.workers,
   });
   const access = await accessKeys(sealed.retrievalToken);
   const outcomes: ServerOutcome[] = chosen.map((server, i) => ({

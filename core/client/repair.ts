@@ -43,7 +43,7 @@ import {
 import { type Retrieval, retrieveObject } from "./retrieve.ts";
 import type { Client } from "./session.ts";
 
-/** Options of {@linkcode repairTag}. */
+/** Options of {@linkcode repairTag}: those of verify, and the workers that open the object. */
 export type RepairOptions = VerifyOptions;
 
 /** A share rebuilt, or one that could not be. */

@@ -51,8 +51,14 @@ export interface Retrieval {
   unlocked: UnlockedObject;
 }
 
+/** How many Web Workers open an object's segments. */
+export interface WorkersOption {
+  /** 0 = on the calling thread; default one per core (core/open.ts OpenOptions.workers). */
+  workers?: number;
+}
+
 /** What {@linkcode retrieveObject} needs besides the object. */
-export interface RetrieveOptions {
+export interface RetrieveOptions extends WorkersOption {
   tag: string;
   password: string;
   /** Master keys derived so far, by KDF parameters (shared between candidates). */
@@ -189,6 +195,7 @@ export async function retrieveObject(
     const opened = await openUnlocked(unlocked, sources, [], spares, {
       stallMs: options.stallMs,
       onLayer2: options.onLayer2,
+      workers: options.workers,
     });
     return {
       unlocked,
