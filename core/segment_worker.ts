@@ -10,6 +10,7 @@
  */
 
 import { ErasureCoder } from "./erasure.ts";
+import { GarbagePacer } from "./memory.ts";
 import { openSegmentFragments, sealSegmentFrames, type SegmentKeys } from "./segment_crypto.ts";
 
 /** Messages a segment worker takes. */
@@ -44,6 +45,9 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 let keys: SegmentKeys | undefined;
 let coder: ErasureCoder | undefined;
+// Each worker has a heap of its own: without the pacing the main thread does, its dead
+// segment buffers would pile up to tens of MiB before V8 collects them.
+const pacer = new GarbagePacer();
 
 scope.onmessage = async (event) => {
   const request = event.data;
@@ -58,6 +62,7 @@ scope.onmessage = async (event) => {
       const { id, counter, last, data } = request;
       const frames = await sealSegmentFrames(keys, coder, counter, last, data);
       scope.postMessage({ id, frames }, frames.map((frame) => frame.buffer as ArrayBuffer));
+      pacer.processed(data.length);
     } else {
       const { id, counter, last, length, fragments, wantLayer2 } = request;
       const opened = await openSegmentFragments(
@@ -73,6 +78,7 @@ scope.onmessage = async (event) => {
         bytes === undefined ? [] : [bytes.buffer as ArrayBuffer]
       );
       scope.postMessage({ id, ...opened }, [...new Set(buffers)]);
+      pacer.processed(length);
     }
   } catch (error) {
     scope.postMessage({ id: request.id, error: (error as Error).message ?? String(error) }, []);
