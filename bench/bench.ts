@@ -17,19 +17,39 @@
  * 6. put and get of the largest size over a fresh 3-master Redis Cluster
  *    (bench/cluster.ts), with the bytes each master received, beside 5.
  *
+ * Part 2 runs seal and open with the default pool of segment workers (one
+ * per core) and again with 0 (the calling thread), 1, 2 and nproc workers,
+ * with the speedup of the default pool over one worker; part 5 adds the CPU
+ * budget of put and get per process (bench/network.ts). Besides
+ * results.json it draws bench/results.svg (bench/svg.ts): stage limits beside
+ * end-to-end and network throughput, and the CPU budget per process.
+ *
  * Flags: `--quick` (32 MiB, no 1 GiB), `--sizes 256,1024` (MiB),
  * `--no-big` (256 MiB only), `--segment 256K` (default: the library's
- * default for k=3, n=5), `--stage-mib 256`, `--out bench/results.json`,
+ * default for k=3, n=5), `--stage-mib 256`, `--out bench/results.json` (the
+ * chart goes beside it, as .svg),
  * `--no-network` (skips 5 and 6), `--no-cluster` (skips 6),
  * `--network-only` (skips 1 to 4 and repair: put/get only).
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { defaultSegmentSize } from "../mod.ts";
-import { KiB, makePattern, MiB, sharePath, type WorkerArgs, type WorkerResult } from "./common.ts";
 import {
+  BENCH_K,
+  BENCH_N,
+  type Config,
+  KiB,
+  makePattern,
+  MiB,
+  parseConfig,
+  sharePath,
+  type WorkerArgs,
+  type WorkerResult,
+} from "./common.ts";
+import {
+  type CpuBudget,
+  cpuBudgets,
   type EndToEnd,
   endToEndTable,
   fixed,
@@ -38,99 +58,33 @@ import {
   type Phase,
   PHASE_LABEL,
   phaseModel,
+  poolSpeedup,
+  poolVerdicts,
   ratioTable,
   size,
   slowestStage,
+  stageCpuPerGiB,
   stageTable,
   type Verdict,
   verdictLines,
+  workersTable,
 } from "./report.ts";
+import { type BarChart, svgDocument } from "./svg.ts";
 import { measureStages, type StageResult } from "./stages.ts";
 import { repairReport, runRepairBench } from "./repair.ts";
 import { kdfSecondsAtDefault, networkReport, runNetworkBench } from "./network.ts";
 import { clusterReport, runClusterBench } from "./cluster.ts";
 
-const K = 3;
-const N = 5;
+const K = BENCH_K;
+const N = BENCH_N;
 const LOG_N = 10;
 const DEGRADED = [2, 4, 5];
 const SYSTEMATIC = [1, 2, 3];
 const TARGET_MIBPS = 70;
 const TARGET_RSS_MIB = 128;
+const TARGET_POOL_RSS_MIB = 160;
 const FLAT_PERCENT = 10;
 const FLAT_SLACK_MIB = 4;
-
-/** Parsed command line. */
-interface Config {
-  readonly quick: boolean;
-  readonly sizes: number[];
-  readonly segment: number;
-  readonly stageBytes: number;
-  readonly out: string;
-  readonly network: boolean;
-  readonly cluster: boolean;
-  readonly networkOnly: boolean;
-}
-
-/** Parses "262144", "256K", "256KiB", "1M" into bytes. */
-function parseBytes(text: string): number {
-  const match = text.trim().match(/^(\d+)\s*(k|kib|m|mib)?$/i);
-  if (!match) throw new Error(`cannot read a byte size from "${text}"`);
-  const unit = (match[2] ?? "").toLowerCase();
-  return Number(match[1]) * (unit.startsWith("k") ? KiB : unit.startsWith("m") ? MiB : 1);
-}
-
-function parseConfig(argv: string[]): Config {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: "boolean", default: false },
-      big: { type: "boolean", default: true },
-      sizes: { type: "string" },
-      segment: { type: "string" },
-      "stage-mib": { type: "string" },
-      out: { type: "string" },
-      network: { type: "boolean", default: true },
-      cluster: { type: "boolean", default: true },
-      "network-only": { type: "boolean", default: false },
-    },
-    allowNegative: true,
-    strict: true,
-  });
-  const quick = values.quick;
-  const sizes = values.sizes !== undefined
-    ? values.sizes.split(",").map((s) => Number(s.trim()))
-    : quick
-    ? [32]
-    : values.big
-    ? [256, 1024]
-    : [256];
-  if (sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new Error("--sizes: whole MiB ≥ 1");
-  const segment = values.segment !== undefined
-    ? parseBytes(values.segment)
-    : defaultSegmentSize(K, N);
-  const log2 = Math.log2(segment);
-  if (!Number.isInteger(log2) || log2 < 16 || log2 > 20) {
-    throw new Error("--segment must be a power of two from 64K to 1M");
-  }
-  const stageMiB = Number(values["stage-mib"] ?? (quick ? 32 : 256));
-  if (!(stageMiB > 0)) throw new Error("--stage-mib must be positive");
-  const out = values.out ?? new URL("./results.json", import.meta.url).pathname;
-  const networkOnly = values["network-only"];
-  if (networkOnly && !values.network) {
-    throw new Error("--network-only and --no-network exclude each other");
-  }
-  return {
-    quick,
-    sizes,
-    segment,
-    stageBytes: stageMiB * MiB,
-    out,
-    network: values.network,
-    cluster: values.network && values.cluster,
-    networkOnly,
-  };
-}
 
 const root = new URL("..", import.meta.url).pathname;
 let child: Deno.ChildProcess | undefined;
@@ -166,6 +120,12 @@ function progress(text: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(`bench: ${text}\n`));
 }
 
+/** The pool a seal/open gets by default (core/segment_workers.ts: one worker per core). */
+const DEFAULT_WORKERS = Math.max(1, navigator.hardwareConcurrency ?? 1);
+
+/** Pool sizes measured beside the default: 0 (calling thread), 1, 2 and nproc, once each. */
+const OTHER_WORKERS = [...new Set([0, 1, 2, DEFAULT_WORKERS])].filter((w) => w !== DEFAULT_WORKERS);
+
 async function runEndToEnd(config: Config, dir: string): Promise<EndToEnd[]> {
   await Deno.writeFile(`${dir}/pattern.bin`, makePattern());
   const runs: EndToEnd[] = [];
@@ -177,12 +137,28 @@ async function runEndToEnd(config: Config, dir: string): Promise<EndToEnd[]> {
       ["open-degraded", { ...base, mode: "open", indices: DEGRADED }],
       ["open-systematic", { ...base, mode: "open", indices: SYSTEMATIC }],
     ];
+    for (const workers of OTHER_WORKERS) {
+      phases.push(
+        ["seal-discard", { ...base, mode: "seal-discard", workers }],
+        ["open-degraded", { ...base, mode: "open", indices: DEGRADED, workers }],
+        ["open-systematic", { ...base, mode: "open", indices: SYSTEMATIC, workers }],
+      );
+    }
     try {
       for (const [phase, args] of phases) {
-        progress(`${PHASE_LABEL[phase]}, ${size(args.size)} …`);
+        const pool = args.workers === undefined
+          ? `default pool (${DEFAULT_WORKERS})`
+          : `workers ${args.workers}`;
+        progress(`${PHASE_LABEL[phase]}, ${size(args.size)}, ${pool} …`);
         const result = await runWorker(args);
         progress(`  ${fixed(result.mibps)} MB/s, peak RSS ${mib(result.peakRssKiB)}`);
-        runs.push({ sizeMiB, phase, result });
+        runs.push({
+          sizeMiB,
+          phase,
+          workers: args.workers ?? DEFAULT_WORKERS,
+          defaultPool: args.workers === undefined,
+          result,
+        });
       }
     } finally {
       for (let i = 1; i <= N; i++) await Deno.remove(sharePath(dir, i)).catch(() => {});
@@ -191,8 +167,9 @@ async function runEndToEnd(config: Config, dir: string): Promise<EndToEnd[]> {
   return runs;
 }
 
-function verdicts(config: Config, runs: EndToEnd[]): Verdict[] {
+function verdicts(config: Config, all: EndToEnd[]): Verdict[] {
   const list: Verdict[] = [];
+  const runs = all.filter((r) => r.defaultPool);
   const speed = (phases: Phase[], name: string) => {
     const chosen = runs.filter((r) => phases.includes(r.phase));
     const worst = Math.min(...chosen.map((r) => r.result.mibps));
@@ -205,14 +182,20 @@ function verdicts(config: Config, runs: EndToEnd[]): Verdict[] {
   speed(["seal-discard"], "seal (shares discarded)");
   speed(["open-degraded"], "open from 2,4,5");
   speed(["open-systematic"], "open from 1,2,3");
-  const worstRss = runs.reduce((a, b) => (b.result.peakRssKiB > a.result.peakRssKiB ? b : a));
-  list.push({
-    name: `peak RSS ≤ ${TARGET_RSS_MIB} MiB, every phase and size`,
-    measured: `highest ${mib(worstRss.result.peakRssKiB)} (${PHASE_LABEL[worstRss.phase]}, ${
-      size(worstRss.sizeMiB * MiB)
-    })`,
-    pass: worstRss.result.peakRssKiB <= TARGET_RSS_MIB * KiB,
-  });
+  list.push(...poolVerdicts(all, DEFAULT_WORKERS));
+  const rssLimit = (chosen: EndToEnd[], limitMiB: number, name: string) => {
+    if (chosen.length === 0) return;
+    const worst = chosen.reduce((a, b) => (b.result.peakRssKiB > a.result.peakRssKiB ? b : a));
+    list.push({
+      name: `peak RSS ≤ ${limitMiB} MiB, ${name}, every phase and size`,
+      measured: `highest ${mib(worst.result.peakRssKiB)} (${PHASE_LABEL[worst.phase]}, ${
+        size(worst.sizeMiB * MiB)
+      })`,
+      pass: worst.result.peakRssKiB <= limitMiB * KiB,
+    });
+  };
+  rssLimit(all.filter((r) => r.workers === 0), TARGET_RSS_MIB, "on the calling thread (workers 0)");
+  rssLimit(runs, TARGET_POOL_RSS_MIB, `default pool (${DEFAULT_WORKERS} workers)`);
   if (config.sizes.length > 1) {
     const first = config.sizes[0];
     const last = config.sizes[config.sizes.length - 1];
@@ -223,9 +206,8 @@ function verdicts(config: Config, runs: EndToEnd[]): Verdict[] {
       return { phase, a, b, ok: b - a <= Math.max(a * FLAT_PERCENT / 100, FLAT_SLACK_MIB * KiB) };
     });
     list.push({
-      name:
-        `flat: peak RSS @${size(last * MiB)} within ${FLAT_PERCENT}% or ${FLAT_SLACK_MIB} MiB ` +
-        `of @${size(first * MiB)}`,
+      name: `flat (default pool): peak RSS @${size(last * MiB)} within ${FLAT_PERCENT}% or ` +
+        `${FLAT_SLACK_MIB} MiB of @${size(first * MiB)}`,
       measured: deltas.map((d) => `${d.phase} ${mib(d.a)} → ${mib(d.b)}`).join("; "),
       pass: deltas.every((d) => d.ok),
     });
@@ -237,28 +219,95 @@ function verdicts(config: Config, runs: EndToEnd[]): Verdict[] {
 function localReport(
   config: Config,
   stages: StageResult[],
-  runs: EndToEnd[],
+  all: EndToEnd[],
   checks: Verdict[],
 ): string[] {
+  const runs = all.filter((r) => r.defaultPool);
   return [
     `Single-stage limits (${size(config.stageBytes)} per stage, ${size(config.segment)} pieces):`,
     stageTable(stages),
     "",
-    "End to end (each row a separate process; MB/s of plaintext over the streaming time, KDF apart;",
+    `End to end with the default pool (${DEFAULT_WORKERS} segment workers; each row a separate ` +
+    "process; MB/s of plaintext over the streaming time, KDF apart;",
     "CPU % = process CPU time / streaming time; /slowest = MB/s ÷ slowest stage of the phase;",
     "/model = MB/s ÷ its stages run back to back on one thread):",
     endToEndTable(runs, stages, K, N),
     "",
-    "Peak RSS (VmHWM at the end of each process) and median RSS (VmRSS every 50 ms while streaming):",
+    "Segment workers: seal and open with each pool size (0 = all on the calling thread); " +
+    "÷ 1 worker = MB/s over the one-worker figure:",
+    workersTable(all),
+    "",
+    "Peak RSS (VmHWM at the end of each process) and median RSS (VmRSS every 50 ms while " +
+    "streaming), default pool:",
     flatnessTable(runs, config.sizes),
     "",
-    "End to end / slowest single stage:",
+    "End to end (default pool) / slowest single stage:",
     ratioTable(runs, stages, K, N),
     "",
     "Targets:",
     verdictLines(checks),
     "",
   ];
+}
+
+/**
+ * The charts of bench/results.svg: stage limits beside end-to-end seal/open
+ * (largest size, each pool size) and network put/get (largest size); and the
+ * CPU budget per process. Parts a run did not measure come out empty and are
+ * left out of the picture.
+ */
+export function resultsCharts(
+  stages: StageResult[],
+  runs: EndToEnd[],
+  budgets: CpuBudget[],
+): BarChart[] {
+  const largest = Math.max(0, ...runs.map((r) => r.sizeMiB));
+  const order = Object.keys(PHASE_LABEL);
+  const pool = (r: EndToEnd) =>
+    r.workers === 0 ? "calling thread" : `${r.workers} worker${r.workers === 1 ? "" : "s"}`;
+  const e2e = runs.filter((r) => r.sizeMiB === largest && r.phase !== "seal-files")
+    .sort((a, b) => order.indexOf(a.phase) - order.indexOf(b.phase) || a.workers - b.workers)
+    .map((r) => ({
+      label: `${PHASE_LABEL[r.phase]}, ${pool(r)}${r.defaultPool ? " (default)" : ""}`,
+      value: r.result.mibps,
+    }));
+  const bigNet = Math.max(0, ...budgets.map((b) => b.sizeMiB));
+  const net = budgets.filter((b) => b.sizeMiB === bigNet);
+  const perProcess = (label: string, f: (b: CpuBudget) => number) =>
+    net.map((b) => ({ label: `${b.command}: ${label}`, value: f(b) }));
+  const netBars = net.map((b) => ({ label: b.command, value: b.mibps }));
+  // The axis goes to 4 × the fastest end-to-end figure (or the slowest stage); faster stages are cut.
+  const slowest = stages.length > 0 ? [Math.min(...stages.map((s) => s.mibps))] : [];
+  const limit = 4 * Math.max(0, ...slowest, ...[...e2e, ...netBars].map((b) => b.value));
+  return [{
+    title: "Throughput: single-stage limits beside end to end",
+    limit,
+    unit: "MB/s (MiB/s of plaintext; stages: of their input)",
+    groups: [
+      {
+        heading: "Single stage, one thread",
+        bars: stages.map((s) => ({ label: s.label, value: s.mibps })),
+      },
+      { heading: `Core seal/open end to end, ${size(largest * MiB)}`, bars: e2e },
+      {
+        heading: `Network put/get through the CLI, ${size(bigNet * MiB)} (5 servers, 1 redis)`,
+        bars: netBars,
+      },
+    ],
+  }, {
+    title: `CPU budget per process, network put/get of ${size(bigNet * MiB)}`,
+    unit: "CPU-seconds per GiB of plaintext",
+    groups: [
+      { heading: "Client (all threads)", bars: perProcess("client", (b) => b.clientPerGiB) },
+      {
+        heading: "Client's stages, one thread, back to back",
+        bars: perProcess("stages", (b) => b.stagesPerGiB),
+      },
+      { heading: "All 5 servers together", bars: perProcess("servers", (b) => b.serversPerGiB) },
+      { heading: "redis-server", bars: perProcess("redis", (b) => b.redisPerGiB) },
+    ],
+    digits: 2,
+  }];
 }
 
 async function main(): Promise<void> {
@@ -301,6 +350,8 @@ async function main(): Promise<void> {
     const clusterSize = Math.max(...config.sizes);
     const clusterRun = config.cluster ? await runClusterBench(clusterSize, progress) : undefined;
     const wallSeconds = (performance.now() - wallStart) / 1000;
+    const stageCpu = stageCpuPerGiB(stages, K, N);
+    const budgets = cpuBudgets(networkRuns, stageCpu);
 
     const text = [
       `secshrnet benchmark — ${machine}`,
@@ -309,7 +360,7 @@ async function main(): Promise<void> {
       `k=${K} n=${N}, scrypt logN=${LOG_N}${config.quick ? ", quick run" : ""}.`,
       "",
       ...(config.networkOnly ? [] : localReport(config, stages, runs, checks)),
-      ...(config.network ? [networkReport(networkRuns, kdfSeconds), ""] : []),
+      ...(config.network ? [networkReport(networkRuns, kdfSeconds, budgets), ""] : []),
       ...(clusterRun
         ? [clusterReport(clusterRun, networkRuns.find((r) => r.sizeMiB === clusterSize)), ""]
         : []),
@@ -344,7 +395,22 @@ async function main(): Promise<void> {
         serialModelMibps: phaseModel(stages, r.phase, K, N),
       })),
       targets: checks,
-      network: config.network ? { kdfSecondsAtLogN20: kdfSeconds, runs: networkRuns } : null,
+      poolSpeedups: [...new Set(runs.map((r) => r.sizeMiB))].flatMap((sizeMiB) =>
+        (["seal-discard", "open-degraded", "open-systematic"] as Phase[]).map((phase) => ({
+          sizeMiB,
+          phase,
+          defaultWorkers: DEFAULT_WORKERS,
+          overOneWorker: poolSpeedup(runs, phase, sizeMiB),
+        }))
+      ),
+      network: config.network
+        ? {
+          kdfSecondsAtLogN20: kdfSeconds,
+          runs: networkRuns,
+          stageCpuSecondsPerGiB: stageCpu,
+          cpuBudget: budgets,
+        }
+        : null,
       cluster: clusterRun ?? null,
       repair: repairRun ?? null,
       wallSeconds,
@@ -352,6 +418,26 @@ async function main(): Promise<void> {
     };
     await Deno.writeTextFile(config.out, JSON.stringify(json, null, 2) + "\n");
     progress(`wrote ${config.out}`);
+    const svgPath = config.out.replace(/(\.json)?$/, ".svg");
+    await Deno.writeTextFile(
+      svgPath,
+      svgDocument(
+        `secshrnet benchmark, ${json.date.slice(0, 10)}`,
+        resultsCharts(stages, runs, budgets),
+        [
+          machine,
+          `k=${K} n=${N}, segment ${size(config.segment)}${config.quick ? ", quick run" : ""}; ` +
+          "MB/s = MiB/s; numbers in bench/results.json, text in the `deno task bench` output.",
+        ],
+      ),
+    );
+    // `deno fmt --check` (part of `deno task test`) covers .svg files too: leave it formatted.
+    const fmt = await new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "--quiet", `--config=${root}deno.json`, svgPath],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    progress(`wrote ${svgPath}${fmt.success ? "" : " (deno fmt failed on it)"}`);
   } finally {
     cleanUp();
     Deno.removeSignalListener("SIGINT", onSignal);

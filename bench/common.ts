@@ -7,12 +7,20 @@
  */
 
 import process from "node:process";
+import { parseArgs } from "node:util";
+import { defaultSegmentSize } from "../mod.ts";
 
 /** One mebibyte; every "MB" this benchmark prints is a MiB. */
 export const MiB = 2 ** 20;
 
 /** One kibibyte. */
 export const KiB = 2 ** 10;
+
+/** Shares needed (k) in every benchmark object. */
+export const BENCH_K = 3;
+
+/** Shares made (n) in every benchmark object. */
+export const BENCH_N = 5;
 
 /** Tag every benchmark object is sealed under. */
 export const BENCH_TAG = "/bench/object";
@@ -42,6 +50,8 @@ export interface WorkerArgs {
   readonly logN: number;
   /** 1-based share indices to open from (mode `open`). */
   readonly indices?: readonly number[];
+  /** Segment workers for seal/open (0: the calling thread); absent: the library default. */
+  readonly workers?: number;
 }
 
 /** What a worker prints as the one JSON line on its stdout. */
@@ -70,6 +80,8 @@ export interface WorkerResult {
   readonly medianRssKiB: number;
   /** Rejections reported by open (should be none). */
   readonly rejections?: number;
+  /** Segment workers asked for (absent: the library default). */
+  readonly workers?: number;
 }
 
 /** A value of /proc/self/status in KiB (e.g. `VmHWM`, `VmRSS`); NaN when unavailable. */
@@ -155,4 +167,196 @@ export function checkSample(
 /** Path of share index `index` (1-based) in `dir`. */
 export function sharePath(dir: string, index: number): string {
   return `${dir}/share-${index}.bin`;
+}
+
+/** Clock ticks per second of /proc times (`getconf CLK_TCK`; 100 when it cannot be read). */
+export const CLK_TCK: number = (() => {
+  try {
+    const out = new Deno.Command("getconf", { args: ["CLK_TCK"], stderr: "null" }).outputSync();
+    const ticks = Number(new TextDecoder().decode(out.stdout).trim());
+    return Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU seconds (utime + stime, all threads) process `pid` has used so far, from
+ * /proc/PID/stat; NaN when it is gone.
+ */
+export function procCpuSeconds(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the command name (which may hold spaces) start at field 3 (state).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // fields 14 and 15: utime, stime
+  } catch {
+    return NaN;
+  }
+}
+
+/** Busy and total clock ticks of all cores together, from the first line of /proc/stat. */
+export interface MachineTicks {
+  /** Ticks not idle (everything but idle and iowait). */
+  readonly busy: number;
+  /** All ticks (user … steal; guest time is already counted in user). */
+  readonly total: number;
+}
+
+/** Reads {@linkcode MachineTicks} now; zeros when /proc/stat cannot be read. */
+export function machineTicks(): MachineTicks {
+  try {
+    const line = Deno.readTextFileSync("/proc/stat").split("\n")[0];
+    const v = line.trim().split(/\s+/).slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
+    const total = v.reduce((a, b) => a + (b || 0), 0);
+    return { busy: total - v[3] - (v[4] || 0), total };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+}
+
+/** Non-idle share (0..1) of all cores between two {@linkcode machineTicks} readings. */
+export function busyShare(before: MachineTicks, after: MachineTicks): number {
+  const total = after.total - before.total;
+  return total > 0 ? (after.busy - before.busy) / total : NaN;
+}
+
+/**
+ * Runs `command args…` under bash and prints its CPU time on stderr as the
+ * last line, through the `times` builtin (the children's user and system
+ * time, from wait4: every thread of the child, counted by the kernel at exit).
+ * Read it back with {@linkcode parseChildTimes}.
+ */
+export function timedCommandArgs(command: string, args: string[]): string[] {
+  return ["-c", '"$@"; rc=$?; times >&2; exit $rc', "bash", command, ...args];
+}
+
+/**
+ * The children's user + system seconds from the output of bash `times` at the
+ * end of `stderr` (its last line: "0m11.234s 0m0.567s"); NaN when absent.
+ */
+export function parseChildTimes(stderr: string): number {
+  const lines = stderr.trimEnd().split("\n");
+  const match = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(lines[lines.length - 1]?.trim() ?? "");
+  if (!match) return NaN;
+  return Number(match[1]) * 60 + Number(match[2]) + Number(match[3]) * 60 + Number(match[4]);
+}
+
+/** Bytes of all files under `dir`, recursively. */
+export async function bytesUnder(dir: string): Promise<number> {
+  let total = 0;
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    total += entry.isDirectory ? await bytesUnder(path) : (await Deno.stat(path)).size;
+  }
+  return total;
+}
+
+/** Whether files `a` and `b` hold the same bytes. */
+export async function sameFiles(a: string, b: string): Promise<boolean> {
+  const [fa, fb] = [await Deno.open(a), await Deno.open(b)];
+  try {
+    const [ba, bb] = [new Uint8Array(MiB), new Uint8Array(MiB)];
+    while (true) {
+      const [ra, rb] = [await readFull(fa, ba), await readFull(fb, bb)];
+      if (ra !== rb) return false;
+      if (ra === 0) return true;
+      for (let i = 0; i < ra; i++) if (ba[i] !== bb[i]) return false;
+    }
+  } finally {
+    fa.close();
+    fb.close();
+  }
+}
+
+/** Reads until `buffer` is full or the file ends; returns the bytes read. */
+async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const read = await file.read(buffer.subarray(filled));
+    if (read === null) break;
+    filled += read;
+  }
+  return filled;
+}
+
+/** Parsed command line. */
+export interface Config {
+  /** `--quick`. */
+  readonly quick: boolean;
+  /** Sizes of the end-to-end and network runs, MiB. */
+  readonly sizes: number[];
+  /** Segment size, bytes. */
+  readonly segment: number;
+  /** Bytes per single-stage measurement. */
+  readonly stageBytes: number;
+  /** Where results.json goes. */
+  readonly out: string;
+  /** Whether the network parts run. */
+  readonly network: boolean;
+  /** Whether the cluster part runs. */
+  readonly cluster: boolean;
+  /** `--network-only`. */
+  readonly networkOnly: boolean;
+}
+
+/** Parses "262144", "256K", "256KiB", "1M" into bytes. */
+export function parseBytes(text: string): number {
+  const match = text.trim().match(/^(\d+)\s*(k|kib|m|mib)?$/i);
+  if (!match) throw new Error(`cannot read a byte size from "${text}"`);
+  const unit = (match[2] ?? "").toLowerCase();
+  return Number(match[1]) * (unit.startsWith("k") ? KiB : unit.startsWith("m") ? MiB : 1);
+}
+
+/** Reads the command line of bench.ts (see its module doc for the flags). */
+export function parseConfig(argv: string[]): Config {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean", default: false },
+      big: { type: "boolean", default: true },
+      sizes: { type: "string" },
+      segment: { type: "string" },
+      "stage-mib": { type: "string" },
+      out: { type: "string" },
+      network: { type: "boolean", default: true },
+      cluster: { type: "boolean", default: true },
+      "network-only": { type: "boolean", default: false },
+    },
+    allowNegative: true,
+    strict: true,
+  });
+  const quick = values.quick;
+  const sizes = values.sizes !== undefined
+    ? values.sizes.split(",").map((s) => Number(s.trim()))
+    : quick
+    ? [32]
+    : values.big
+    ? [256, 1024]
+    : [256];
+  if (sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new Error("--sizes: whole MiB ≥ 1");
+  const segment = values.segment !== undefined
+    ? parseBytes(values.segment)
+    : defaultSegmentSize(BENCH_K, BENCH_N);
+  const log2 = Math.log2(segment);
+  if (!Number.isInteger(log2) || log2 < 16 || log2 > 20) {
+    throw new Error("--segment must be a power of two from 64K to 1M");
+  }
+  const stageMiB = Number(values["stage-mib"] ?? (quick ? 32 : 256));
+  if (!(stageMiB > 0)) throw new Error("--stage-mib must be positive");
+  const out = values.out ?? new URL("./results.json", import.meta.url).pathname;
+  const networkOnly = values["network-only"];
+  if (networkOnly && !values.network) {
+    throw new Error("--network-only and --no-network exclude each other");
+  }
+  return {
+    quick,
+    sizes,
+    segment,
+    stageBytes: stageMiB * MiB,
+    out,
+    network: values.network,
+    cluster: values.network && values.cluster,
+    networkOnly,
+  };
 }

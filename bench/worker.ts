@@ -44,6 +44,7 @@ async function runSeal(args: WorkerArgs, baseRssKiB: number): Promise<WorkerResu
     n: args.n,
     logN: args.logN,
     segmentSize: args.segment,
+    ...(args.workers === undefined ? {} : { workers: args.workers }),
   });
   const t1 = performance.now();
   const cpu1 = cpuMs();
@@ -82,6 +83,7 @@ async function runSeal(args: WorkerArgs, baseRssKiB: number): Promise<WorkerResu
     baseRssKiB,
     peakRssKiB: procStatusKiB("VmHWM"),
     medianRssKiB,
+    ...(args.workers === undefined ? {} : { workers: args.workers }),
   };
 }
 
@@ -101,7 +103,11 @@ async function runOpen(args: WorkerArgs, baseRssKiB: number): Promise<WorkerResu
     shares: files[i].readable,
   }));
   const t0 = performance.now();
-  const opened = await open(sources, { tag: BENCH_TAG, password: BENCH_PASSWORD });
+  const opened = await open(sources, {
+    tag: BENCH_TAG,
+    password: BENCH_PASSWORD,
+    ...(args.workers === undefined ? {} : { workers: args.workers }),
+  });
   const t1 = performance.now();
   const cpu1 = cpuMs();
   const sampler = sampleRss();
@@ -131,6 +137,7 @@ async function runOpen(args: WorkerArgs, baseRssKiB: number): Promise<WorkerResu
     peakRssKiB: procStatusKiB("VmHWM"),
     medianRssKiB,
     rejections: opened.rejections.length,
+    ...(args.workers === undefined ? {} : { workers: args.workers }),
   };
 }
 
