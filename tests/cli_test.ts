@@ -111,7 +111,12 @@ Deno.test("the flags a shell uses to start commands are those of deno task secsh
   const { RUN_FLAGS } = await import("../cli/self.ts");
   const tasks = JSON.parse(await Deno.readTextFile(`${root}deno.json`)).tasks;
   assertEquals(tasks.secshrnet, `deno run ${RUN_FLAGS.join(" ")} cli/main.ts`);
-  assertEquals(tasks.compile, `deno compile ${RUN_FLAGS.join(" ")} --output secshrnet cli/main.ts`);
+  // The compiled binary also embeds the segment workers' module (core/segment_workers.ts).
+  assertEquals(
+    tasks.compile,
+    `deno compile ${RUN_FLAGS.join(" ")} --include core/segment_worker.ts --output secshrnet ` +
+      "cli/main.ts",
+  );
 });
 
 Deno.test("the zsh script parses and the fish script completes commands and flags", async () => {
