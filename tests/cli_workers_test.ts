@@ -39,7 +39,8 @@ async function offline(args: string[], env: Record<string, string> = {}) {
  * Runs `secshrnet ARGS` on `network`; its exit code, stderr, and the most
  * segment workers seen at once: Deno names a Web Worker's thread
  * `worker-N` (/proc/PID/task/TID/comm), so other threads the runtime starts
- * and ends as it likes (GC helpers, the blocking pool) do not count.
+ * and ends as it likes (GC helpers, the blocking pool) do not count, and
+ * distinct names are counted, not threads.
  */
 async function withThreads(network: TestNetwork, args: string[]) {
   let peak = 0;
@@ -49,16 +50,23 @@ async function withThreads(network: TestNetwork, args: string[]) {
     timeoutMs: 120_000,
     watch: (child) => {
       const sample = () => {
-        let workers = 0;
+        // By name: a worker's thread may briefly have a second one under the same name.
+        const workers = new Set<string>();
+        let tasks: Deno.DirEntry[] = [];
         try {
-          for (const task of Deno.readDirSync(`/proc/${child.pid}/task`)) {
-            const comm = Deno.readTextFileSync(`/proc/${child.pid}/task/${task.name}/comm`);
-            if (/^worker-\d+/.test(comm)) workers++;
-          }
+          tasks = [...Deno.readDirSync(`/proc/${child.pid}/task`)];
         } catch {
-          // A thread or the process ended between reads.
+          return; // The process has ended.
         }
-        peak = Math.max(peak, workers);
+        for (const task of tasks) {
+          try {
+            const comm = Deno.readTextFileSync(`/proc/${child.pid}/task/${task.name}/comm`);
+            if (/^worker-\d+/.test(comm)) workers.add(comm.trim());
+          } catch {
+            // That thread ended after the listing (the runtime's own come and go).
+          }
+        }
+        peak = Math.max(peak, workers.size);
       };
       const timer = setInterval(sample, 5);
       return () => clearInterval(timer);
