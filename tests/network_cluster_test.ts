@@ -12,7 +12,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { prng } from "./prng.ts";
 import { inputFile, PW } from "./harness/client.ts";
-import { MiB } from "./harness/faults.ts";
+import { MiB, uploading } from "./harness/faults.ts";
 import { startNetwork, type TestNetwork } from "./harness/network.ts";
 import { type ClusterSetup, startCluster } from "./harness/cluster.ts";
 import { clusterBus, clusterConfig, moveSlot } from "./harness/cluster_network.ts";
@@ -36,18 +36,6 @@ function serversPerPort(nodes: Map<string, string>): Map<number, number> {
     counts.set(port, (counts.get(port) ?? 0) + 1);
   }
   return counts;
-}
-
-/** Whether every server has an upload under way (the put is streaming). */
-function uploading(network: TestNetwork): () => Promise<boolean> {
-  return () =>
-    Promise.resolve(network.servers.every((s) => {
-      try {
-        return [...Deno.readDirSync(`${s.root}/uploads`)].length > 0;
-      } catch {
-        return false;
-      }
-    }));
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -9,7 +9,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { prng } from "./prng.ts";
 import { inputFile, PW } from "./harness/client.ts";
-import { MiB, partialFiles } from "./harness/faults.ts";
+import { MiB, partialFiles, uploading } from "./harness/faults.ts";
 import { startNetwork, type TestNetwork } from "./harness/network.ts";
 import {
   masterBus,
@@ -18,18 +18,6 @@ import {
   startSentinels,
   until,
 } from "./harness/sentinel.ts";
-
-/** Whether every server has an upload under way (the put is streaming). */
-function uploading(network: TestNetwork): () => Promise<boolean> {
-  return () =>
-    Promise.resolve(network.servers.every((s) => {
-      try {
-        return [...Deno.readDirSync(`${s.root}/uploads`)].length > 0;
-      } catch {
-        return false;
-      }
-    }));
-}
 
 /** What a transfer across a failover did, for the test's report. */
 interface Crossing {

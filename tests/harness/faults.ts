@@ -23,6 +23,18 @@ import { walk } from "./client.ts";
 /** One mebibyte. */
 export const MiB = 2 ** 20;
 
+/** Whether every server has an upload under way (the put is streaming). */
+export function uploading(network: TestNetwork): () => Promise<boolean> {
+  return () =>
+    Promise.resolve(network.servers.every((s) => {
+      try {
+        return [...Deno.readDirSync(`${s.root}/uploads`)].length > 0;
+      } catch {
+        return false;
+      }
+    }));
+}
+
 /** Bytes of one server's share stream for a `size`-byte object stored with `k` of `n`. */
 export function expectedShareBytes(size: number, k: number, n: number): number {
   const header = { size, segmentSize: defaultSegmentSize(k, n), k };
