@@ -68,7 +68,9 @@ Deno.test("cluster: unreachable, unauthenticated or non-cluster nodes are one li
       const info = String(await live.command("CLUSTER", "INFO"));
       return info.includes("cluster_state:fail");
     }, "the cluster to notice the dead master");
-    const down = await runClean(["ls", "-c", config, "--timeout", "3"], { HOME: home });
+    // The limit is generous: under CI load a CLI can take seconds to start and reach a
+    // live node, and the line only names the cluster state once its ready check has run.
+    const down = await runClean(["ls", "-c", config, "--timeout", "12"], { HOME: home });
     assertEquals(down.code, 1, down.stderr);
     assertEquals(
       down.stderr,

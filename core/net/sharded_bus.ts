@@ -82,7 +82,7 @@ export async function openShardedBus(
   };
   client.on("error", noted);
   client.on("node error", noted);
-  reportReadyCheckErrors(client, noted);
+  reportReadyCheckErrors(client, noted, () => connected, (error) => giveUp(error));
   deadline.catch(() => {});
   try {
     await Promise.race([client.connect(), deadline]);
@@ -111,17 +111,39 @@ export async function openShardedBus(
  * `onError`, and a `cluster_state:fail` as a CLUSTERDOWN error: ioredis
  * itself only reconnects, silently, so an ACL without `cluster|info`, or a
  * cluster waiting for a failover, would look like a cluster that never answers.
+ *
+ * Before the first connect, ioredis asks one node picked at random and never
+ * settles its `connect()` when that check fails, so a check that could not
+ * reach its node is tried again (on another random node) a few times, and a
+ * check that still fails, or finds the cluster down, is handed to `onGiveUp`.
  */
-function reportReadyCheckErrors(client: Cluster, onError: (error: Error) => void): void {
+function reportReadyCheckErrors(
+  client: Cluster,
+  onError: (error: Error) => void,
+  isConnected: () => boolean,
+  onGiveUp: (error: Error) => void,
+): void {
   type Callback = (error: Error | null, state?: string) => void;
   const target = client as unknown as { readyCheck: (callback: Callback) => void };
   const readyCheck = target.readyCheck.bind(client);
-  target.readyCheck = (callback: Callback) =>
+  const check = (callback: Callback, triesLeft: number) =>
     readyCheck((error, state) => {
-      if (error) onError(error);
-      else if (state === "fail") onError(new Error("CLUSTERDOWN cluster_state:fail"));
+      const connecting = !isConnected();
+      if (
+        error && connecting && triesLeft > 0 && !/^(NOAUTH|WRONGPASS|NOPERM)\b/.test(error.message)
+      ) {
+        setTimeout(() => check(callback, triesLeft - 1), READY_CHECK_RETRY_MS);
+        return;
+      }
+      const failure = error ??
+        (state === "fail" ? new Error("CLUSTERDOWN cluster_state:fail") : null);
+      if (failure) {
+        onError(failure);
+        if (connecting) onGiveUp(failure);
+      }
       callback(error, state);
     });
+  target.readyCheck = (callback: Callback) => check(callback, READY_CHECK_TRIES - 1);
 }
 
 /**
@@ -159,6 +181,10 @@ export const SETTLE_MS = 10_000;
 
 /** How long the subscribers must stay ready after a loss before the host is told they are back. */
 const READY_SETTLE_MS = 1000;
+
+/** How many times a first ready check that could not reach its node is asked, and how far apart. */
+const READY_CHECK_TRIES = 5;
+const READY_CHECK_RETRY_MS = 200;
 
 /** The cluster client events that say its topology or its subscribers are changing. */
 const UNSETTLING_EVENTS = [
