@@ -57,14 +57,32 @@ export class ErasureCoder {
     const { k, n } = this;
     const size = fragmentLength(data.length, k);
     const buffer = new Uint8Array(n * size);
-    buffer.set(data);
     const fragments: Uint8Array[] = [];
     for (let i = 0; i < n; i++) fragments.push(buffer.subarray(i * size, (i + 1) * size));
+    this.encodeInto(data, fragments);
+    return fragments;
+  }
+
+  /**
+   * Writes the n fragments of `data` into `fragments`, n views of
+   * {@linkcode fragmentLength} bytes each (anywhere: e.g. inside the frames
+   * they will be sent in), so no fragment is allocated or copied again.
+   */
+  encodeInto(data: Uint8Array, fragments: readonly Uint8Array[]): void {
+    const { k, n } = this;
+    const size = fragmentLength(data.length, k);
+    if (fragments.length !== n || fragments.some((fragment) => fragment.length !== size)) {
+      throw new RangeError(`expected ${n} fragments of ${size} bytes`);
+    }
+    for (let i = 0; i < k; i++) {
+      const part = data.subarray(i * size, (i + 1) * size);
+      fragments[i].set(part);
+      fragments[i].fill(0, part.length);
+    }
     for (let r = 0; r < n - k; r++) {
       const coefficients = this.#parity.subarray(r * k, (r + 1) * k);
       combine(fragments[k + r], fragments.slice(0, k), coefficients);
     }
-    return fragments;
   }
 
   /**

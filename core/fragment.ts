@@ -24,6 +24,9 @@ function writePrefix(buffer: Uint8Array, index: number, segment: number, last: b
   buffer[9] = last ? 1 : 0;
 }
 
+/** Bytes before a fragment in a frame slot: the tag prefix, written there and signed in place. */
+export const FRAME_PREFIX_LENGTH = 10;
+
 /** Returns `fragment || tag`, the frame index `index` stores for `segment`. */
 export async function frameFragment(
   fragmentKey: CryptoKey,
@@ -32,12 +35,29 @@ export async function frameFragment(
   last: boolean,
   fragment: Uint8Array,
 ): Promise<Uint8Array> {
-  const buffer = new Uint8Array(10 + fragment.length + FRAGMENT_TAG_LENGTH);
-  writePrefix(buffer, index, segment, last);
-  buffer.set(fragment, 10);
-  const signed = buffer.subarray(0, 10 + fragment.length);
-  buffer.set(new Uint8Array(await crypto.subtle.sign("HMAC", fragmentKey, signed)), signed.length);
-  return buffer.subarray(10);
+  const slot = new Uint8Array(FRAME_PREFIX_LENGTH + fragment.length + FRAGMENT_TAG_LENGTH);
+  slot.set(fragment, FRAME_PREFIX_LENGTH);
+  return await tagFrameSlot(fragmentKey, index, segment, last, slot);
+}
+
+/**
+ * Frames the fragment already in `slot` (laid out as {@linkcode FRAME_PREFIX_LENGTH}
+ * free bytes, the fragment, {@linkcode FRAGMENT_TAG_LENGTH} free bytes) without
+ * copying it: writes the prefix, signs, writes the tag, and returns the frame,
+ * a view of `slot` after the prefix.
+ */
+export async function tagFrameSlot(
+  fragmentKey: CryptoKey,
+  index: number,
+  segment: number,
+  last: boolean,
+  slot: Uint8Array,
+): Promise<Uint8Array> {
+  writePrefix(slot, index, segment, last);
+  const signed = slot.subarray(0, slot.length - FRAGMENT_TAG_LENGTH);
+  const tag = await crypto.subtle.sign("HMAC", fragmentKey, webBytes(signed));
+  slot.set(new Uint8Array(tag), signed.length);
+  return slot.subarray(FRAME_PREFIX_LENGTH);
 }
 
 /** Verifies a frame; returns the fragment it holds, or `undefined` when the tag is wrong. */

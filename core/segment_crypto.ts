@@ -13,8 +13,8 @@
  * @module
  */
 
-import type { ErasureCoder } from "./erasure.ts";
-import { frameFragment } from "./fragment.ts";
+import { type ErasureCoder, fragmentLength } from "./erasure.ts";
+import { FRAGMENT_TAG_LENGTH, FRAME_PREFIX_LENGTH, tagFrameSlot } from "./fragment.ts";
 import { openShareSegment, sealShareSegment } from "./share_cipher.ts";
 import { openSegment, sealSegment, TAG_LENGTH } from "./stream.ts";
 
@@ -30,7 +30,11 @@ export interface SegmentKeys {
   readonly objectId: Uint8Array;
 }
 
-/** Seals plaintext segment `counter` into its n framed fragments (`fragment || tag`), index order. */
+/**
+ * Seals plaintext segment `counter` into its n framed fragments (`fragment || tag`),
+ * index order. The frames are views of one buffer: the erasure code writes each
+ * fragment straight into its frame, which is tagged in place.
+ */
 export async function sealSegmentFrames(
   keys: SegmentKeys,
   coder: ErasureCoder,
@@ -40,10 +44,21 @@ export async function sealSegmentFrames(
 ): Promise<Uint8Array[]> {
   const layer1 = sealSegment(keys.fileKey, counter, last, plaintext);
   const layer2 = await sealShareSegment(keys.shareKey, keys.objectId, counter, last, layer1);
+  const size = fragmentLength(layer2.length, coder.k);
+  // One buffer per frame (below the allocator's mmap threshold, core/memory.ts, where a
+  // buffer of all n would be mapped and faulted in afresh for every segment). Each slot
+  // starts `lead` bytes in so its fragment is 4-byte aligned for the erasure code.
+  const lead = (4 - FRAME_PREFIX_LENGTH % 4) % 4;
+  const slots = Array.from(
+    { length: coder.n },
+    () => new Uint8Array(lead + FRAME_PREFIX_LENGTH + size + FRAGMENT_TAG_LENGTH).subarray(lead),
+  );
+  coder.encodeInto(
+    layer2,
+    slots.map((slot) => slot.subarray(FRAME_PREFIX_LENGTH, FRAME_PREFIX_LENGTH + size)),
+  );
   return await Promise.all(
-    coder.encode(layer2).map((fragment, i) =>
-      frameFragment(keys.fragmentKey, i + 1, counter, last, fragment)
-    ),
+    slots.map((slot, i) => tagFrameSlot(keys.fragmentKey, i + 1, counter, last, slot)),
   );
 }
 
