@@ -9,6 +9,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { defaultSegmentSize } from "../mod.ts";
+import { readFull } from "../core/byte_reader.ts";
 
 /** One mebibyte; every "MB" this benchmark prints is a MiB. */
 export const MiB = 2 ** 20;
@@ -267,17 +268,6 @@ export async function sameFiles(a: string, b: string): Promise<boolean> {
     fa.close();
     fb.close();
   }
-}
-
-/** Reads until `buffer` is full or the file ends; returns the bytes read. */
-async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const read = await file.read(buffer.subarray(filled));
-    if (read === null) break;
-    filled += read;
-  }
-  return filled;
 }
 
 /** Parsed command line. */

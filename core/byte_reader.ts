@@ -1,5 +1,6 @@
 /**
- * Reads exact byte counts from a stream of arbitrarily sized chunks.
+ * Reads exact byte counts: from a stream of arbitrarily sized chunks, or
+ * from a file until a buffer is full.
  *
  * @module
  */
@@ -71,4 +72,15 @@ export class ByteReader {
       // The stream had already failed; nothing more to release.
     }
   }
+}
+
+/** Reads from `file` until `buffer` is full or the file ends; returns the bytes read. */
+export async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const read = await file.read(buffer.subarray(filled));
+    if (read === null) break;
+    filled += read;
+  }
+  return filled;
 }

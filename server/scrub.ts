@@ -20,6 +20,7 @@ import { equalBytes } from "../core/bytes.ts";
 import { shareStreamLength } from "../core/header.ts";
 import { blockChecksum, BlockHasher, CHECKSUM_BLOCK, CHECKSUM_LENGTH } from "./checksums.ts";
 import type { Store, StoredObject } from "./store.ts";
+import { readFull } from "../core/byte_reader.ts";
 
 /** Default `[server] scrub_rate`: 4 MiB per second. */
 export const DEFAULT_SCRUB_RATE = 4 * 2 ** 20;
@@ -195,17 +196,6 @@ export class Scrubber {
     const wait = due - Date.now();
     if (wait > 0) await sleep(wait, this.#abort.signal);
   }
-}
-
-/** Reads into `buffer` until it is full or the file ends; returns the bytes read. */
-async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const read = await file.read(buffer.subarray(filled));
-    if (read === null) break;
-    filled += read;
-  }
-  return filled;
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
