@@ -31,6 +31,15 @@ export class ErasureCoder {
   readonly n: number;
   readonly #parity: Uint8Array; // (n − k) × k coefficients
   readonly #decoders = new Map<string, Uint8Array>();
+  readonly #wideTables = new Map<number, Uint16Array>();
+  readonly #wide = (c: number): Uint16Array | undefined => {
+    let table = this.#wideTables.get(c);
+    if (table === undefined && this.#wideTables.size < MAX_WIDE_TABLES) {
+      table = wideTable(c);
+      this.#wideTables.set(c, table);
+    }
+    return table;
+  };
 
   constructor(k: number, n: number) {
     if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < k || n > MAX_FRAGMENTS) {
@@ -81,7 +90,7 @@ export class ErasureCoder {
     }
     for (let r = 0; r < n - k; r++) {
       const coefficients = this.#parity.subarray(r * k, (r + 1) * k);
-      combine(fragments[k + r], fragments.slice(0, k), coefficients);
+      combine(fragments[k + r], fragments.slice(0, k), coefficients, this.#wide);
     }
   }
 
@@ -110,7 +119,7 @@ export class ErasureCoder {
     for (let c = 0; c < k; c++) {
       const target = out.subarray(c * size, (c + 1) * size);
       if (chosen[c] === c) target.set(sources[c]);
-      else combine(target, sources, decoder.subarray(c * k, (c + 1) * k));
+      else combine(target, sources, decoder.subarray(c * k, (c + 1) * k), this.#wide);
     }
     return out.subarray(0, dataLength);
   }
@@ -135,8 +144,17 @@ function aligned(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
 }
 
-/** `target = Σ coefficients[j] · sources[j]`, 32 bits at a time. */
-function combine(target: Uint8Array, sources: Uint8Array[], coefficients: Uint8Array): void {
+/**
+ * `target = Σ coefficients[j] · sources[j]`, 32 bits at a time: two lookups
+ * per word in a coefficient's 16-bit product table when `wide` gives one,
+ * else four in its row of MUL_TABLE.
+ */
+function combine(
+  target: Uint8Array,
+  sources: Uint8Array[],
+  coefficients: Uint8Array,
+  wide: (c: number) => Uint16Array | undefined = () => undefined,
+): void {
   const words = target.length >>> 2;
   const out = new Uint32Array(target.buffer, target.byteOffset, words);
   out.fill(0);
@@ -148,6 +166,14 @@ function combine(target: Uint8Array, sources: Uint8Array[], coefficients: Uint8A
       for (let i = 0; i < words; i++) out[i] ^= input[i];
       continue;
     }
+    const pairs = words >= WIDE_MIN_WORDS ? wide(c) : undefined;
+    if (pairs !== undefined) {
+      for (let i = 0; i < words; i++) {
+        const w = input[i];
+        out[i] ^= pairs[w & 0xffff] | (pairs[w >>> 16] << 16);
+      }
+      continue;
+    }
     const t = MUL_TABLE.subarray(c * 256, c * 256 + 256);
     for (let i = 0; i < words; i++) {
       const w = input[i];
@@ -155,4 +181,25 @@ function combine(target: Uint8Array, sources: Uint8Array[], coefficients: Uint8A
         (t[w >>> 24] << 24);
     }
   }
+}
+
+/**
+ * Fragments of fewer 32-bit words than this are coded with MUL_TABLE alone: for
+ * them, building a 16-bit table would cost more than it saves.
+ */
+const WIDE_MIN_WORDS = 16 * 1024;
+
+/**
+ * Most 16-bit product tables one coder builds (128 KiB each): enough for
+ * every coefficient of a k = 3, n = 5 code and of a decoder; past it, the
+ * rest use MUL_TABLE.
+ */
+export const MAX_WIDE_TABLES = 16;
+
+/** `table[x] = c·(x & 255) | c·(x >> 8) << 8`: the products of both bytes of x at once. */
+function wideTable(c: number): Uint16Array {
+  const row = MUL_TABLE.subarray(c * 256, c * 256 + 256);
+  const table = new Uint16Array(65536);
+  for (let x = 0; x < 65536; x++) table[x] = row[x & 255] | (row[x >>> 8] << 8);
+  return table;
 }
