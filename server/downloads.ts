@@ -76,23 +76,27 @@ export function serveDownloads(context: DownloadContext): () => void {
     const chunkBytes = clamp(request.body.chunk, 16 * 1024, DOWNLOAD_CHUNK);
     const windowBytes = clamp(request.body.window, chunkBytes, MAX_DOWNLOAD_WINDOW);
     const client = request.from;
+    // Chunk buffers come back once acknowledged and are read into again: a download makes
+    // no garbage per chunk (host.send copies each into its message when it is pushed).
+    const spareChunks: Uint8Array[] = [];
     const sender = new WindowedSender(
       (seq, data) => host.send(client, "get-data", { download: id, seq, data }),
       {
         windowBytes,
         windowChunks: Math.ceil(windowBytes / chunkBytes),
         isPeerOnline: () => host.isOnline(client),
+        onAcked: (chunk) => spareChunks.push(new Uint8Array(chunk.buffer, 0, chunkBytes)),
       },
     );
     const session: DownloadSession = { sender, owner: client, cancelled: false };
     downloads.set(key, session);
     (async () => {
       try {
-        const buffer = new Uint8Array(chunkBytes);
         while (!session.cancelled) {
+          const buffer = spareChunks.pop() ?? new Uint8Array(chunkBytes);
           const read = await file.read(buffer);
           if (read === null) break;
-          await sender.push(buffer.slice(0, read));
+          await sender.push(buffer.subarray(0, read));
         }
         if (!session.cancelled) await sender.drain();
       } catch (error) {

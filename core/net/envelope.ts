@@ -80,11 +80,14 @@ export function isAddress(value: unknown): value is Address {
 const encoder = new Encoder({ ignoreUndefined: true, initialBufferSize: MAX_MESSAGE_BYTES + 1024 });
 
 /**
- * Encodes an envelope into a new buffer with {@linkcode MAC_LENGTH} zero bytes
- * at the end for the MAC; throws a ProtocolError when it exceeds
- * {@linkcode MAX_MESSAGE_BYTES}.
+ * Encodes an envelope into a new buffer (or one from `allocate`, whatever it
+ * holds) with {@linkcode MAC_LENGTH} zero bytes at the end for the MAC;
+ * throws a ProtocolError when it exceeds {@linkcode MAX_MESSAGE_BYTES}.
  */
-export function encodeEnvelope(envelope: Envelope): Uint8Array<ArrayBuffer> {
+export function encodeEnvelope(
+  envelope: Envelope,
+  allocate: (length: number) => Uint8Array<ArrayBuffer> = (length) => new Uint8Array(length),
+): Uint8Array<ArrayBuffer> {
   const map: Record<string, unknown> = {
     v: PROTOCOL_VERSION,
     t: envelope.type,
@@ -99,8 +102,9 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array<ArrayBuffer> {
   if (length > MAX_MESSAGE_BYTES) {
     throw new ProtocolError(`message of ${length} bytes exceeds ${MAX_MESSAGE_BYTES}`);
   }
-  const bytes = new Uint8Array(length);
+  const bytes = allocate(length);
   bytes.set(encoded);
+  bytes.fill(0, encoded.length);
   return bytes;
 }
 

@@ -22,6 +22,7 @@ import {
   macOf,
 } from "./envelope.ts";
 import { Identity, PeerKeys } from "./identity.ts";
+import { MessageBuffers } from "./message_buffers.ts";
 import { GarbagePacer } from "../memory.ts";
 import { type Bus, openBus } from "./bus.ts";
 import type { ClusterTarget, RedisTarget, SentinelTarget } from "./redis_target.ts";
@@ -97,6 +98,7 @@ export class Host {
   readonly #pending = new Map<number, Pending>();
   readonly #reconnectListeners = new Set<() => void>();
   readonly #pacer = new GarbagePacer();
+  readonly #buffers = new MessageBuffers();
   readonly #keys: PeerKeys;
   readonly #requests: RequestRunner;
   // Signing and checking MACs is asynchronous; these chains keep messages in order.
@@ -244,19 +246,24 @@ export class Host {
     replyTo: number | undefined,
     id: number,
   ): Promise<number> {
-    const bytes = encodeEnvelope({ type, from: this.address, to, id, replyTo, body });
-    this.#pacer.processed(bytes.length);
+    const allocated = this.#buffers.allocatedBytes;
+    const envelope = { type, from: this.address, to, id, replyTo, body };
+    const bytes = encodeEnvelope(envelope, (length) => this.#buffers.take(length));
+    // Only fresh buffers make garbage; one from the pool is used again.
+    this.#pacer.processed(this.#buffers.allocatedBytes - allocated);
     // Each link seals its message and starts its publish before the next link
     // seals: ioredis then writes the messages in call order.
     const link = this.#outbound.then(async () => {
       const key = await this.#keys.macKey(idOf(to));
       macOf(bytes).set(new Uint8Array(await crypto.subtle.sign("HMAC", key, macedPart(bytes))));
-      return {
-        receivers: this.#bus.publish(
-          this.channel(to),
-          Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-        ),
-      };
+      const receivers = this.#bus.publish(
+        this.channel(to),
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      );
+      // Once Redis has answered, ioredis holds the bytes no more: the buffer can serve again.
+      const reuse = () => this.#buffers.give(bytes);
+      receivers.then(reuse, reuse);
+      return { receivers };
     });
     this.#outbound = link.catch(() => {});
     return link.then(({ receivers }) => receivers);

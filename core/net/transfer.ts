@@ -25,6 +25,8 @@ export interface WindowOptions {
    * left the network) fail the transfer at once instead of at `giveUpAfterMs`.
    */
   isPeerOnline?: () => Promise<boolean | undefined>;
+  /** Called with each chunk once it is acknowledged (it will not be sent again): e.g. to reuse it. */
+  onAcked?: (chunk: Uint8Array) => void;
 }
 
 /** Defaults: about 2 MiB in flight per peer, resend after 1.5 s, give up after 20 s. */
@@ -93,7 +95,9 @@ export class WindowedSender {
   ack(seq: number): void {
     let progressed = false;
     while (this.#unacked.length > 0 && this.#unacked[0].seq <= seq) {
-      this.#unackedBytes -= this.#unacked.shift()!.chunk.length;
+      const { chunk } = this.#unacked.shift()!;
+      this.#unackedBytes -= chunk.length;
+      this.#options.onAcked?.(chunk);
       progressed = true;
     }
     if (progressed) {
