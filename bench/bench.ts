@@ -15,7 +15,10 @@
  *    (bench/network.ts), with client and server peak RSS and the bytes the
  *    redis-server received; then repair (bench/repair.ts);
  * 6. put and get of the largest size over a fresh 3-master Redis Cluster
- *    (bench/cluster.ts), with the bytes each master received, beside 5.
+ *    (bench/cluster.ts), with the bytes each master received, beside 5;
+ * 7. the transport floor (bench/transport.ts): the CPU per GiB of ioredis
+ *    publishing and receiving, HMAC-SHA-256 and SHA-256, and the least CPU a
+ *    put and a get can cost with them.
  *
  * Part 2 runs seal and open with the default pool of segment workers (one
  * per core) and again with 0 (the calling thread), 1, 2 and nproc workers,
@@ -35,6 +38,7 @@
  */
 
 import { defaultSegmentSize } from "../mod.ts";
+import { measureTransportFloor, transportReport } from "./transport.ts";
 import {
   BENCH_K,
   BENCH_N,
@@ -48,7 +52,6 @@ import {
   type WorkerResult,
 } from "./common.ts";
 import {
-  type CpuBudget,
   cpuBudgets,
   type EndToEnd,
   endToEndTable,
@@ -69,7 +72,8 @@ import {
   verdictLines,
   workersTable,
 } from "./report.ts";
-import { type BarChart, svgDocument } from "./svg.ts";
+import { svgDocument } from "./svg.ts";
+import { resultsCharts } from "./charts.ts";
 import { measureStages, type StageResult } from "./stages.ts";
 import { repairReport, runRepairBench } from "./repair.ts";
 import { kdfSecondsAtDefault, networkReport, runNetworkBench } from "./network.ts";
@@ -250,66 +254,6 @@ function localReport(
   ];
 }
 
-/**
- * The charts of bench/results.svg: stage limits beside end-to-end seal/open
- * (largest size, each pool size) and network put/get (largest size); and the
- * CPU budget per process. Parts a run did not measure come out empty and are
- * left out of the picture.
- */
-export function resultsCharts(
-  stages: StageResult[],
-  runs: EndToEnd[],
-  budgets: CpuBudget[],
-): BarChart[] {
-  const largest = Math.max(0, ...runs.map((r) => r.sizeMiB));
-  const order = Object.keys(PHASE_LABEL);
-  const pool = (r: EndToEnd) =>
-    r.workers === 0 ? "calling thread" : `${r.workers} worker${r.workers === 1 ? "" : "s"}`;
-  const e2e = runs.filter((r) => r.sizeMiB === largest && r.phase !== "seal-files")
-    .sort((a, b) => order.indexOf(a.phase) - order.indexOf(b.phase) || a.workers - b.workers)
-    .map((r) => ({
-      label: `${PHASE_LABEL[r.phase]}, ${pool(r)}${r.defaultPool ? " (default)" : ""}`,
-      value: r.result.mibps,
-    }));
-  const bigNet = Math.max(0, ...budgets.map((b) => b.sizeMiB));
-  const net = budgets.filter((b) => b.sizeMiB === bigNet);
-  const perProcess = (label: string, f: (b: CpuBudget) => number) =>
-    net.map((b) => ({ label: `${b.command}: ${label}`, value: f(b) }));
-  const netBars = net.map((b) => ({ label: b.command, value: b.mibps }));
-  // The axis goes to 4 × the fastest end-to-end figure (or the slowest stage); faster stages are cut.
-  const slowest = stages.length > 0 ? [Math.min(...stages.map((s) => s.mibps))] : [];
-  const limit = 4 * Math.max(0, ...slowest, ...[...e2e, ...netBars].map((b) => b.value));
-  return [{
-    title: "Throughput: single-stage limits beside end to end",
-    limit,
-    unit: "MB/s (MiB/s of plaintext; stages: of their input)",
-    groups: [
-      {
-        heading: "Single stage, one thread",
-        bars: stages.map((s) => ({ label: s.label, value: s.mibps })),
-      },
-      { heading: `Core seal/open end to end, ${size(largest * MiB)}`, bars: e2e },
-      {
-        heading: `Network put/get through the CLI, ${size(bigNet * MiB)} (5 servers, 1 redis)`,
-        bars: netBars,
-      },
-    ],
-  }, {
-    title: `CPU budget per process, network put/get of ${size(bigNet * MiB)}`,
-    unit: "CPU-seconds per GiB of plaintext",
-    groups: [
-      { heading: "Client (all threads)", bars: perProcess("client", (b) => b.clientPerGiB) },
-      {
-        heading: "Client's stages, one thread, back to back",
-        bars: perProcess("stages", (b) => b.stagesPerGiB),
-      },
-      { heading: "All 5 servers together", bars: perProcess("servers", (b) => b.serversPerGiB) },
-      { heading: "redis-server", bars: perProcess("redis", (b) => b.redisPerGiB) },
-    ],
-    digits: 2,
-  }];
-}
-
 async function main(): Promise<void> {
   const wallStart = performance.now();
   const config = parseConfig(Deno.args);
@@ -349,6 +293,9 @@ async function main(): Promise<void> {
       : undefined;
     const clusterSize = Math.max(...config.sizes);
     const clusterRun = config.cluster ? await runClusterBench(clusterSize, progress) : undefined;
+    const transport = config.network && !config.networkOnly
+      ? await measureTransportFloor(progress)
+      : undefined;
     const wallSeconds = (performance.now() - wallStart) / 1000;
     const stageCpu = stageCpuPerGiB(stages, K, N);
     const budgets = cpuBudgets(networkRuns, stageCpu);
@@ -361,6 +308,7 @@ async function main(): Promise<void> {
       "",
       ...(config.networkOnly ? [] : localReport(config, stages, runs, checks)),
       ...(config.network ? [networkReport(networkRuns, kdfSeconds, budgets), ""] : []),
+      ...(transport ? [...transportReport(transport, stageCpu, K, N), ""] : []),
       ...(clusterRun
         ? [clusterReport(clusterRun, networkRuns.find((r) => r.sizeMiB === clusterSize)), ""]
         : []),
@@ -411,6 +359,7 @@ async function main(): Promise<void> {
           cpuBudget: budgets,
         }
         : null,
+      transportFloor: transport ?? null,
       cluster: clusterRun ?? null,
       repair: repairRun ?? null,
       wallSeconds,
