@@ -9,6 +9,7 @@ import { importShareKey, openShareSegment, sealShareSegment } from "../core/shar
 import { FRAGMENT_TAG_LENGTH, frameFragment, unframeFragment } from "../core/fragment.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { prng } from "./prng.ts";
+import { referenceFrameTag } from "./references.ts";
 
 function hex(text: string): Uint8Array {
   if (!/^([0-9a-f]{2})*$/.test(text)) throw new Error(`bad hex literal ${text}`);
@@ -219,12 +220,7 @@ Deno.test("fragment: frame is fragment || HMAC-SHA-256(i u8, segment u64, last u
     const ctx = `seed=${seed} index=${index} segment=${segment}`;
     assertEquals(frame.length, length + 32, ctx);
     assertEquals(frame.subarray(0, length), fragment, ctx);
-    const signed = new Uint8Array(10 + length);
-    signed[0] = index;
-    new DataView(signed.buffer).setBigUint64(1, BigInt(segment));
-    signed[9] = last ? 1 : 0;
-    signed.set(fragment, 10);
-    const tag = new Uint8Array(await crypto.subtle.sign("HMAC", key, signed));
+    const tag = await referenceFrameTag(key, index, segment, last, fragment);
     assertEquals(frame.subarray(length), tag, `tag ${ctx}`);
     const opened = await unframeFragment(key, index, segment, last, frame);
     assertEquals(opened, fragment, ctx);

@@ -7,26 +7,9 @@ import { inv, invertMatrix, mul, MUL_TABLE } from "../core/gf256.ts";
 import { ErasureCoder, fragmentLength, MAX_FRAGMENTS } from "../core/erasure.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { prng } from "./prng.ts";
+import { slowInv, slowMul } from "./references.ts";
 
 // ---- slow, obviously-correct references ------------------------------------
-
-/** Carry-less multiplication reduced by x^8 + x^4 + x^3 + x^2 + 1 (0x11d), bit by bit. */
-function slowMul(a: number, b: number): number {
-  let product = 0;
-  while (b !== 0) {
-    if (b & 1) product ^= a;
-    a <<= 1;
-    if (a & 0x100) a ^= 0x11d;
-    b >>>= 1;
-  }
-  return product;
-}
-
-/** The inverse by exhaustive search. */
-function slowInv(a: number): number {
-  for (let b = 1; b < 256; b++) if (slowMul(a, b) === 1) return b;
-  throw new Error(`no inverse of ${a}`);
-}
 
 /** Product of two size×size row-major matrices with the reference multiply. */
 function matMul(a: Uint8Array, b: Uint8Array, size: number): Uint8Array {

@@ -10,25 +10,10 @@
 import { ErasureCoder, fragmentLength, MAX_WIDE_TABLES } from "../core/erasure.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { prng } from "./prng.ts";
-
-function slowMul(a: number, b: number): number {
-  let product = 0;
-  while (b !== 0) {
-    if (b & 1) product ^= a;
-    a <<= 1;
-    if (a & 0x100) a ^= 0x11d;
-    b >>>= 1;
-  }
-  return product;
-}
+import { slowInv, slowMul } from "./references.ts";
 
 /** All products, built from slowMul (so a fragment of 100 KiB stays quick). */
 const PRODUCTS = Uint8Array.from({ length: 65536 }, (_, i) => slowMul(i >> 8, i & 255));
-
-function slowInv(a: number): number {
-  for (let b = 1; b < 256; b++) if (slowMul(a, b) === 1) return b;
-  throw new Error(`no inverse of ${a}`);
-}
 
 /** The n fragments of `data` by the definition. */
 function referenceEncode(data: Uint8Array, k: number, n: number): Uint8Array[] {

@@ -13,6 +13,7 @@ import { sealShareSegment } from "../core/share_cipher.ts";
 import { sealSegment } from "../core/stream.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { prng } from "./prng.ts";
+import { referenceFrameTag } from "./references.ts";
 
 async function hmacKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   return await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, [
@@ -65,12 +66,7 @@ Deno.test("fragment: tagFrameSlot frames in place as the format defines, like fr
     slot.set(fragment, 10);
     const inPlace = await tagFrameSlot(key, index, segment, last, slot);
     // The frame by its definition (docs/FORMAT.md): fragment ‖ HMAC(index u8 ‖ segment u64 ‖ last u8 ‖ fragment).
-    const signed = new Uint8Array(10 + length);
-    signed[0] = index;
-    new DataView(signed.buffer).setBigUint64(1, BigInt(segment));
-    signed[9] = last ? 1 : 0;
-    signed.set(fragment, 10);
-    const tag = new Uint8Array(await crypto.subtle.sign("HMAC", key, signed));
+    const tag = await referenceFrameTag(key, index, segment, last, fragment);
     assertEquals(inPlace, new Uint8Array([...fragment, ...tag]), `${length}`);
     assertEquals(inPlace, await frameFragment(key, index, segment, last, fragment), `${length}`);
     assert(inPlace.buffer === slot.buffer, "the frame is a view of the slot, not a copy");
