@@ -105,7 +105,7 @@ for (const workers of [0, 2]) {
     await settle();
     // One segment delivered, `ahead` read ahead and at most one more buffered: S each
     // (2 fragments of S/2), out of the 20 S of the object.
-    const ahead = workers === 0 ? 1 : 2 * workers;
+    const ahead = workers === 0 ? 1 : workers + 1;
     assert(pulled <= (2 + ahead) * S, `pulled ${pulled} bytes for one segment`);
     await reader.cancel();
   });
