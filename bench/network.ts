@@ -9,32 +9,25 @@
  * command (INFO stats total_net_input_bytes). bench/cluster.ts reuses the
  * put/get measurement over a Redis Cluster.
  *
- * The CPU budget of each command (issue 13): the client runs under bash,
- * whose `times` builtin prints, after the client exited and was reaped, the
- * user and system time the kernel counted for it (wait4 rusage: every thread,
- * so the segment workers too); the servers are long-lived, so each one's
- * /proc/PID/stat utime + stime is read just before and after the command;
- * Redis reports its own (INFO cpu used_cpu_user + used_cpu_sys, before and
- * after); how busy the machine was is the non-idle share of all cores'
- * ticks in /proc/stat over the command. A 1 KiB put and get are timed too.
+ * Each command is timed with its CPU budget (issue 13) by bench/timed_client.ts:
+ * the client's, every server's, Redis' and how busy the machine was. A 1 KiB
+ * put and get are timed too.
  *
  * @module
  */
 
 import { deriveMasterKey } from "../core/keys.ts";
-import { secshrnetArgs, startNetwork, type TestNetwork } from "../tests/harness/network.ts";
-import {
-  busyShare,
-  bytesUnder,
-  machineTicks,
-  makePattern,
-  MiB,
-  parseChildTimes,
-  procCpuSeconds,
-  sameFiles,
-  timedCommandArgs,
-} from "./common.ts";
+import { startNetwork, type TestNetwork } from "../tests/harness/network.ts";
+import { bytesUnder, makePattern, MiB, sameFiles } from "./common.ts";
 import { type CpuBudget, cpuBudgetTable, cpuVerdicts, verdictLines } from "./report.ts";
+import {
+  type CommandCpu,
+  cpuText,
+  peakRss,
+  type RedisCpu,
+  redisCpuSeconds,
+  timedClient,
+} from "./timed_client.ts";
 
 /** Targets of the network issue. */
 export const NETWORK_TARGETS = { mibps: 70, clientRssMiB: 176, serverRssMiB: 128, overhead: 0.01 };
@@ -67,103 +60,6 @@ export interface NetworkRun {
   getCpu: CommandCpu;
 }
 
-/** Peak RSS (VmHWM) of process `pid` in MiB, or 0 when it is gone. */
-function peakRss(pid: number): number {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU use during one client command. */
-export interface CommandCpu {
-  /** Wall seconds of the command, process start included. */
-  wallSeconds: number;
-  /** CPU seconds (user + system, all threads) of the client, from bash `times` after it exits. */
-  clientSeconds: number;
-  /** CPU seconds of all servers together (/proc/PID/stat utime + stime, before and after). */
-  serversSeconds: number;
-  /** CPU seconds of each server. */
-  perServerSeconds: number[];
-  /** CPU seconds of Redis (INFO cpu used_cpu_user + used_cpu_sys, before and after); NaN unread. */
-  redisSeconds: number;
-  /** Non-idle share (0..1) of all cores during the command, from /proc/stat. */
-  machineBusy: number;
-}
-
-/** Reads Redis' own CPU seconds so far (INFO cpu used_cpu_user + used_cpu_sys). */
-export type RedisCpu = () => Promise<number>;
-
-/** used_cpu_user + used_cpu_sys from one INFO cpu reply. */
-export function redisCpuSeconds(info: unknown): number {
-  const field = (name: string) =>
-    Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(String(info))?.[1]);
-  return field("used_cpu_user") + field("used_cpu_sys");
-}
-
-/** The CPU counters a command's budget is the difference of. */
-async function cpuSnapshot(serverPids: number[], redisCpu: RedisCpu | undefined) {
-  const redis = redisCpu === undefined ? NaN : await redisCpu();
-  return { servers: serverPids.map(procCpuSeconds), machine: machineTicks(), redis };
-}
-
-/** The deno process bash started (its only child), or undefined before it has. */
-function childOf(pid: number): number | undefined {
-  try {
-    const first = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(" ")[0];
-    return first ? Number(first) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Runs a client command under bash (which reports its CPU time through
- * `times`), sampling its VmHWM every 20 ms, and the servers', Redis' and the
- * machine's CPU counters just before and after; returns seconds, peak MiB and CPU.
- */
-async function timedClient(
-  args: string[],
-  env: Record<string, string>,
-  serverPids: number[],
-  redisCpu: RedisCpu | undefined,
-) {
-  const before = await cpuSnapshot(serverPids, redisCpu);
-  const started = performance.now();
-  const child = new Deno.Command("bash", {
-    args: timedCommandArgs(Deno.execPath(), [...secshrnetArgs(), ...args]),
-    env,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let peak = 0;
-  let client: number | undefined;
-  const sampler = setInterval(() => {
-    client ??= childOf(child.pid);
-    if (client !== undefined) peak = Math.max(peak, peakRss(client));
-  }, 20);
-  const output = await child.output();
-  clearInterval(sampler);
-  const seconds = (performance.now() - started) / 1000;
-  const machine = machineTicks();
-  const servers = serverPids.map(procCpuSeconds);
-  const redis = redisCpu === undefined ? NaN : await redisCpu();
-  const stderr = new TextDecoder().decode(output.stderr);
-  if (!output.success) throw new Error(`secshrnet ${args[0]} failed: ${stderr}`);
-  const perServerSeconds = servers.map((s, i) => s - before.servers[i]);
-  const cpu: CommandCpu = {
-    wallSeconds: seconds,
-    clientSeconds: parseChildTimes(stderr),
-    serversSeconds: perServerSeconds.reduce((a, b) => a + b, 0),
-    perServerSeconds,
-    redisSeconds: redis - before.redis,
-    machineBusy: busyShare(before.machine, machine),
-  };
-  return { seconds, peak, cpu };
-}
-
 /** Seconds of one scrypt derivation at logN = 20 (the default cost), measured here. */
 export async function kdfSecondsAtDefault(): Promise<number> {
   const started = performance.now();
@@ -182,14 +78,6 @@ export interface PutGet {
   putInputMiB: Map<number, number>;
   /** MiB each Redis node received during the get, by port. */
   getInputMiB: Map<number, number>;
-}
-
-/** A command's CPU seconds as a short progress line. */
-function cpuText(cpu: CommandCpu): string {
-  const redis = Number.isNaN(cpu.redisSeconds) ? "" : `, redis ${cpu.redisSeconds.toFixed(1)}`;
-  return `CPU s: client ${cpu.clientSeconds.toFixed(1)}, servers ${
-    cpu.serversSeconds.toFixed(1)
-  }${redis}; machine ${(100 * cpu.machineBusy).toFixed(0)} % busy`;
 }
 
 /** total_net_input_bytes from one INFO stats reply. */

@@ -7,7 +7,8 @@
 
 import { KiB, MiB, type WorkerResult } from "./common.ts";
 import { serialModel, type StageId, type StageResult } from "./stages.ts";
-import type { CommandCpu, NetworkRun } from "./network.ts";
+import type { NetworkRun } from "./network.ts";
+import type { CommandCpu } from "./timed_client.ts";
 
 /** The end-to-end phases, in the order they run for each size. */
 export type Phase = "seal-discard" | "seal-files" | "open-degraded" | "open-systematic";

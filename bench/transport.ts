@@ -22,7 +22,7 @@
 import { Redis } from "ioredis";
 import { startRedis } from "../tests/harness/redis.ts";
 import { cpuMs, makePattern, MiB } from "./common.ts";
-import { redisCpuSeconds } from "./network.ts";
+import { redisCpuSeconds } from "./timed_client.ts";
 
 /** Messages of the measurement (1 MiB each). */
 const MESSAGES = 512;
