@@ -28,30 +28,25 @@ const O_CLOEXEC = 0o2000000;
 
 /**
  * The descriptors Deno itself had open (close-on-exec) when this module was
- * loaded: its event loop and module caches. A descriptor the caller passed
- * (`9<file`) survived exec, so it is never close-on-exec; one the program
- * opens later is not in the set. Linux only (empty elsewhere or without
+ * loaded, each with what it pointed at: its event loop and module caches. A
+ * descriptor the caller passed (`9<file`) survived exec, so it is never
+ * close-on-exec; one the program opens later is not in the set, or reuses a
+ * number whose target has changed. Linux only (empty elsewhere or without
  * permission to read /proc/self).
  */
-const RUNTIME_DESCRIPTORS: ReadonlySet<number> = snapshotRuntimeDescriptors();
+const RUNTIME_DESCRIPTORS: ReadonlyMap<number, string> = snapshotRuntimeDescriptors();
 
-function snapshotRuntimeDescriptors(): Set<number> {
-  const found = new Set<number>();
+function snapshotRuntimeDescriptors(): Map<number, string> {
+  const found = new Map<number, string>();
   try {
     if (Deno.build.os !== "linux") return found;
     if (Deno.permissions.querySync({ name: "read", path: "/proc/self" }).state !== "granted") {
       return found;
     }
     for (const entry of Deno.readDirSync("/proc/self/fd")) {
-      try {
-        const info = Deno.readTextFileSync(`/proc/self/fdinfo/${entry.name}`);
-        const flags = /^flags:\s*([0-7]+)/m.exec(info);
-        if (flags !== null && (parseInt(flags[1], 8) & O_CLOEXEC) !== 0) {
-          found.add(Number(entry.name));
-        }
-      } catch {
-        // The descriptor of the listing itself, closed by now.
-      }
+      const fd = Number(entry.name);
+      const target = closeOnExecTarget(fd);
+      if (target !== undefined) found.set(fd, target);
     }
   } catch {
     // No /proc: nothing is known to be the runtime's.
@@ -60,18 +55,33 @@ function snapshotRuntimeDescriptors(): Set<number> {
 }
 
 /**
- * Whether `fd` is one of the runtime's own descriptors rather than one the
- * caller opened: still open, still close-on-exec, and open since startup.
+ * What close-on-exec descriptor `fd` points at ("anon_inode:[eventpoll]", a
+ * path, "socket:[123]"), with its inode; undefined when it is closed or not
+ * close-on-exec.
  */
-function runtimeDescriptor(fd: number): boolean {
-  if (!RUNTIME_DESCRIPTORS.has(fd)) return false;
+function closeOnExecTarget(fd: number): string | undefined {
   try {
     const info = Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`);
     const flags = /^flags:\s*([0-7]+)/m.exec(info);
-    return flags !== null && (parseInt(flags[1], 8) & O_CLOEXEC) !== 0;
+    if (flags === null || (parseInt(flags[1], 8) & O_CLOEXEC) === 0) return undefined;
+    const inode = /^ino:\s*(\d+)/m.exec(info)?.[1] ?? "";
+    return `${Deno.readLinkSync(`/proc/self/fd/${fd}`)} ${inode}`;
   } catch {
-    return false; // closed meanwhile: the read reports "not open"
+    return undefined; // closed meanwhile (the descriptor of the listing itself)
   }
+}
+
+/**
+ * Whether `fd` is one of the runtime's own descriptors rather than one the
+ * caller opened: open since startup on the same target, and still
+ * close-on-exec. `snapshot` is the startup set (a parameter for the tests).
+ */
+export function runtimeDescriptor(
+  fd: number,
+  snapshot: ReadonlyMap<number, string> = RUNTIME_DESCRIPTORS,
+): boolean {
+  const atStartup = snapshot.get(fd);
+  return atStartup !== undefined && closeOnExecTarget(fd) === atStartup;
 }
 
 /**

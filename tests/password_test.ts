@@ -9,6 +9,7 @@
 
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { PasswordError, readPassword } from "../cli/password.ts";
+import { runtimeDescriptor } from "../cli/password_sources.ts";
 import {
   DENO,
   encode,
@@ -89,6 +90,33 @@ Deno.test({
         await readPassword({ source: { passwordFd: fd, env }, prompt: "" }),
         "fd p\u00e4ss",
       );
+    }),
+});
+
+Deno.test({
+  name: "fd: a number the runtime used at startup, reused for another file, is the caller's",
+  ignore: Deno.build.os !== "linux",
+  fn: () =>
+    withTempDir(async (dir) => {
+      const path = await Deno.realPath(dir) + "/pw";
+      await Deno.writeTextFile(path, "x");
+      using file = await Deno.open(path, { read: true });
+      assert(file !== undefined);
+      const fd = Deno.readDirSync("/proc/self/fd").map((entry) => Number(entry.name))
+        .find((n) => {
+          try {
+            return Deno.readLinkSync(`/proc/self/fd/${n}`) === path;
+          } catch {
+            return false;
+          }
+        });
+      assert(fd !== undefined, "the opened file has a descriptor");
+      const ino = /^ino:\s*(\d+)/m.exec(Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`))?.[1];
+      // At startup the number held the event loop; now it holds the caller's file.
+      assertEquals(runtimeDescriptor(fd, new Map([[fd, `anon_inode:[eventpoll] ${ino}`]])), false);
+      // The same target since startup (and close-on-exec): the runtime's own.
+      assertEquals(runtimeDescriptor(fd, new Map([[fd, `${path} ${ino}`]])), true);
+      assertEquals(runtimeDescriptor(fd, new Map()), false);
     }),
 });
 
