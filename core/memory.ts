@@ -29,6 +29,22 @@ export class GarbagePacer {
   }
 }
 
+/**
+ * Frees the memory of buffers the caller owns whole and will not touch again,
+ * now rather than at V8's next full collection: each view's ArrayBuffer is
+ * detached (`transfer(0)`), so every view of it reads as empty from then on.
+ * A buffer that lived long enough to reach the old generation otherwise holds
+ * its memory until a mark-compact, which V8 starts from the external memory
+ * piling up (measured: 67 mark-compacts in a 256 MiB put). Shared and already
+ * detached buffers are left alone.
+ */
+export function release(...views: (Uint8Array | undefined)[]): void {
+  for (const view of views) {
+    const buffer = view?.buffer;
+    if (buffer instanceof ArrayBuffer && !buffer.detached) buffer.transfer(0);
+  }
+}
+
 /** glibc's mallopt parameter number of M_MMAP_THRESHOLD. */
 const M_MMAP_THRESHOLD = -3;
 

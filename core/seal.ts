@@ -102,7 +102,10 @@ export interface SealedObject {
   readonly objectId: Uint8Array;
   /** Proof of the password for servers; known before any data is read. */
   readonly retrievalToken: Uint8Array;
-  /** `shares[i]` is the share stream of index i + 1. Read them all, or cancel the ones not wanted. */
+  /**
+   * `shares[i]` is the share stream of index i + 1. Read them all, or cancel the ones not
+   * wanted. Each chunk read is the reader's own: nothing else holds its buffer.
+   */
   readonly shares: ReadableStream<Uint8Array>[];
   /** Resolves when the input has been consumed and every share stream closed. */
   readonly done: Promise<SealResult>;
@@ -179,7 +182,8 @@ export async function seal(
     options.workers ?? defaultWorkers(),
   );
   const fanOut = new FanOut(n);
-  keyShares.forEach((share, i) => fanOut.enqueue(i, share));
+  // A copy: the key shares are read again below, for the manifest.
+  keyShares.forEach((share, i) => fanOut.enqueue(i, share.slice()));
 
   const produce = async (): Promise<SealResult> => {
     let size = 0;

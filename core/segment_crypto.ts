@@ -15,6 +15,7 @@
 
 import { type ErasureCoder, fragmentLength } from "./erasure.ts";
 import { FRAGMENT_TAG_LENGTH, FRAME_PREFIX_LENGTH, tagFrameSlot } from "./fragment.ts";
+import { release } from "./memory.ts";
 import { openShareSegment, sealShareSegment } from "./share_cipher.ts";
 import { openSegment, sealSegment, TAG_LENGTH } from "./stream.ts";
 
@@ -57,6 +58,7 @@ export async function sealSegmentFrames(
     layer2,
     slots.map((slot) => slot.subarray(FRAME_PREFIX_LENGTH, FRAME_PREFIX_LENGTH + size)),
   );
+  release(layer1, layer2);
   return await Promise.all(
     slots.map((slot, i) => tagFrameSlot(keys.fragmentKey, i + 1, counter, last, slot)),
   );
@@ -87,6 +89,10 @@ export async function openSegmentFragments(
   const layer2 = coder.decode(fragments, length + 2 * TAG_LENGTH);
   const layer1 = await openShareSegment(keys.shareKey, keys.objectId, counter, last, layer2);
   const plaintext = layer1 && openSegment(keys.fileKey, counter, last, layer1);
-  if (plaintext === undefined || !wantLayer2) return { plaintext };
+  release(layer1);
+  if (plaintext === undefined || !wantLayer2) {
+    release(layer2);
+    return { plaintext };
+  }
   return { plaintext, layer2 };
 }

@@ -10,7 +10,7 @@
  */
 
 import { ErasureCoder } from "./erasure.ts";
-import { GarbagePacer } from "./memory.ts";
+import { GarbagePacer, release } from "./memory.ts";
 import { openSegmentFragments, sealSegmentFrames, type SegmentKeys } from "./segment_crypto.ts";
 
 /** Messages a segment worker takes. */
@@ -77,6 +77,7 @@ scope.onmessage = async (event) => {
       const buffers = [opened.plaintext, opened.layer2].flatMap((bytes) =>
         bytes === undefined ? [] : [bytes.buffer as ArrayBuffer]
       );
+      release(...fragments); // handed over to this worker, and decoded now
       scope.postMessage({ id, ...opened }, [...new Set(buffers)]);
       pacer.processed(length);
     }

@@ -19,6 +19,7 @@ import { viewTag } from "./heads.ts";
 import type { Client, ProofFor } from "./session.ts";
 import { stringField } from "../net/fields.ts";
 import { type PlanOptions, planPut, type PutPlan, sameHolding } from "./put_plan.ts";
+import { release } from "../memory.ts";
 
 /**
  * What `put` needs. `k` and `n` count trusted servers: n defaults to every
@@ -116,7 +117,8 @@ export async function put(
   const pumps = chosen.map(async (server, i) => {
     const id = uploads[i];
     if (id === undefined) return 0;
-    const sender = client.uploadSender(server, id);
+    // An acknowledged frame is not sent again: its memory is freed at once, not by a full GC.
+    const sender = client.uploadSender(server, id, { onAcked: (chunk) => release(chunk) });
     const reader = sealed.shares[i].getReader();
     try {
       while (true) {
