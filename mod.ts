@@ -31,9 +31,11 @@ export {
   defaultSegmentSize,
   seal,
   type SealedObject,
+  type SealInput,
   type SealOptions,
   type SealResult,
 } from "./core/seal.ts";
+export type { ByteSource } from "./core/segmenter.ts";
 export {
   open,
   type OpenedObject,

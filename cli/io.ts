@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ByteSource } from "../core/segmenter.ts";
+
 /** Something with Deno's `write` (a file, stdout). */
 export interface Writer {
   write(bytes: Uint8Array): Promise<number>;
@@ -23,6 +25,27 @@ export async function writeStream(
       offset += await writer.write(chunk.subarray(offset));
     }
   }
+}
+
+/**
+ * `source` (an open file) as seal reads it, filling each segment in place,
+ * calling `onBytes` with the running total; a read after `signal` aborted
+ * fails with its reason (reads of a regular file do not block for long).
+ */
+export function countingSource(
+  source: ByteSource,
+  onBytes: (total: number) => void,
+  signal?: AbortSignal,
+): ByteSource {
+  let total = 0;
+  return {
+    async read(into) {
+      signal?.throwIfAborted();
+      const read = await source.read(into);
+      if (read !== null) onBytes(total += read);
+      return read;
+    },
+  };
 }
 
 /** `stream` unchanged, calling `onBytes` with the running total as chunks pass. */

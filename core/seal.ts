@@ -34,7 +34,7 @@ import {
 } from "./keys.ts";
 import { encodeManifest } from "./manifest.ts";
 import { GarbagePacer } from "./memory.ts";
-import { segments } from "./segmenter.ts";
+import { type ByteSource, segments } from "./segmenter.ts";
 import { importShareKey } from "./share_cipher.ts";
 import { defaultWorkers, MAX_WORKERS, SegmentWorkers } from "./segment_workers.ts";
 import { encodeTag } from "./tag.ts";
@@ -85,6 +85,13 @@ export interface SealOptions {
    */
   workers?: number;
 }
+
+/**
+ * What seal reads: a byte stream, any async iterable of chunks, or a
+ * {@linkcode ByteSource} such as an open `Deno.FsFile`, which fills each
+ * segment in place (the fastest: no chunk buffers, no copies).
+ */
+export type SealInput = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | ByteSource;
 
 /** The result of the sealing once the whole input has been read. */
 export interface SealResult {
@@ -154,7 +161,7 @@ export function checkSealOptions(options: SealOptions): void {
  * stream not cancelled is read. Key derivation runs before this resolves.
  */
 export async function seal(
-  input: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  input: SealInput,
   options: SealOptions,
 ): Promise<SealedObject> {
   checkSealOptions(options);

@@ -1,7 +1,10 @@
-/** segments(): cutting a chunked byte stream into fixed-size, counted, last-flagged segments. */
+/**
+ * segments(): cutting a chunked byte stream, or a source read into each
+ * segment in place, into fixed-size, counted, last-flagged segments.
+ */
 
-import { type Segment, segments } from "../core/segmenter.ts";
-import { assert, assertEquals } from "./assert.ts";
+import { type ByteSource, type Segment, segments } from "../core/segmenter.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { prng } from "./prng.ts";
 
 type Chunker = (data: Uint8Array, size: number, seed: number) => Uint8Array[];
@@ -39,7 +42,34 @@ async function* fromChunks(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
   for (const chunk of chunks) yield chunk;
 }
 
-async function collect(input: AsyncIterable<Uint8Array>, size: number): Promise<Segment[]> {
+/**
+ * `data` as a ByteSource whose reads return at most the lengths `chunker` cuts
+ * (so short reads of every size), each into the caller's buffer.
+ */
+function sourceOf(chunks: Uint8Array[]): ByteSource & { reads: number } {
+  let index = 0;
+  let offset = 0;
+  const source = {
+    reads: 0,
+    read(into: Uint8Array): Promise<number | null> {
+      source.reads++;
+      while (index < chunks.length && offset === chunks[index].length) {
+        [index, offset] = [index + 1, 0];
+      }
+      if (index === chunks.length) return Promise.resolve(null);
+      const take = Math.min(into.length, chunks[index].length - offset);
+      into.set(chunks[index].subarray(offset, offset + take));
+      offset += take;
+      return Promise.resolve(take);
+    },
+  };
+  return source;
+}
+
+async function collect(
+  input: AsyncIterable<Uint8Array> | ByteSource,
+  size: number,
+): Promise<Segment[]> {
   const out: Segment[] = [];
   for await (const segment of segments(input, size)) out.push(segment);
   return out;
@@ -82,6 +112,8 @@ Deno.test("segmenter: every size around S with every chunking", async () => {
         const ctx = `seed=${seed} S=${size} length=${length} chunking=${name}`;
         const result = await collect(fromChunks(chunker(data, size, seed + length)), size);
         check(result, data, size, ctx);
+        const read = await collect(sourceOf(chunker(data, size, seed + length)), size);
+        check(read, data, size, `${ctx} read in place`);
       }
     }
   }
@@ -97,6 +129,8 @@ Deno.test("segmenter: randomized lengths and chunkings at a real segment size", 
     const data = rng.bytes(length);
     const chunks = cut(data, () => rng.int(0, 3 * size));
     check(await collect(fromChunks(chunks), size), data, size, `seed=${seed} trial=${trial}`);
+    const ctx = `seed=${seed} trial=${trial} read in place`;
+    check(await collect(sourceOf(chunks), size), data, size, ctx);
   }
 });
 
@@ -153,4 +187,37 @@ Deno.test("segmenter: errors of the input propagate", async () => {
   }
   assert(caught instanceof Error && caught.message === "disk on fire", String(caught));
   assertEquals(seen, [0, 1], "full segments before the failure are yielded, no last one");
+});
+
+Deno.test("segmenter: a source is read into each segment in place, a file included", async () => {
+  const size = 4096;
+  const data = prng(77).bytes(3 * size + 5);
+  // Whole reads: one per segment plus the one that finds the end.
+  const whole = sourceOf([data]);
+  check(await collect(whole, size), data, size, "whole reads");
+  assertEquals(whole.reads, 5);
+  const path = await Deno.makeTempFile();
+  try {
+    await Deno.writeFile(path, data);
+    using file = await Deno.open(path);
+    check(await collect(file, size), data, size, "Deno.FsFile");
+    await Deno.writeFile(path, new Uint8Array(0));
+    using empty = await Deno.open(path);
+    const result = await collect(empty, size);
+    assertEquals(result.map((s) => [s.counter, s.last, s.data.length]), [[0, true, 0]]);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("segmenter: a source that reads 0 ends the input; an impossible count is refused", async () => {
+  const zero: ByteSource = { read: () => Promise.resolve(0) };
+  const result = await collect(zero, 8);
+  assertEquals(result.map((s) => [s.counter, s.last, s.data.length]), [[0, true, 0]]);
+  for (const bad of [9, -1, 1.5, NaN]) {
+    const liar: ByteSource = { read: () => Promise.resolve(bad) };
+    await assertRejects(() => collect(liar, 8), RangeError, `input read returned ${bad}`);
+  }
+  const failing: ByteSource = { read: () => Promise.reject(new Error("disk read failed")) };
+  await assertRejects(() => collect(failing, 8), Error, "disk read failed");
 });

@@ -23,7 +23,7 @@ import { configFrom, maxLogN, withClient } from "../context.ts";
 import { password } from "../password_flags.ts";
 import { EXIT, interruptible } from "../exit.ts";
 import { formatSize, printJson } from "../format.ts";
-import { counting } from "../io.ts";
+import { counting, countingSource } from "../io.ts";
 import { Progress } from "../progress.ts";
 import type { Command } from "./command.ts";
 
@@ -101,32 +101,43 @@ Examples:
     }
     // Before any server is contacted or a password asked for.
     checkKdfMemory({ logN, r: SCRYPT_R, p: SCRYPT_P });
-    const { stream, size } = file === "-"
-      ? { stream: Deno.stdin.readable, size: undefined }
-      : await openInput(file);
+    // A regular file fills each segment in place; standard input or a pipe given as FILE
+    // (which may wait for its writer) streams, so that Ctrl-C fails it at once.
+    const opened = file === "-" ? undefined : await openInput(file);
+    const size = opened?.size;
     const progress = new Progress(`put ${tag}`, parsed.values.quiet === true);
-    const input = counting(stream, (bytes) => progress.bytes(bytes, size));
-    // Ctrl-C fails the input stream: the put then aborts every upload it began.
-    const result = await interruptible((signal) =>
-      withClient(
-        config,
-        (client) =>
-          putObject(client, input.pipeThrough(new TransformStream(), { signal }), {
-            tag,
-            password: () => password(parsed, tag, true),
-            k,
-            n,
-            force: parsed.values.force === true,
-            logN,
-            workers,
-            maxLogN: maxLogN(parsed),
-            minLogN: config.kdf.minLogN,
-            allowSingleShare: k === 1,
-            onKdfProgress: progress.kdf,
-            onStored: progress.stored,
-          }),
-      )
-    );
+    const counted = (total: number) => progress.bytes(total, size);
+    const inputFor = (signal: AbortSignal) =>
+      opened?.regular
+        ? countingSource(opened.file, counted, signal)
+        : counting(opened?.file.readable ?? Deno.stdin.readable, counted)
+          .pipeThrough(new TransformStream(), { signal });
+    let result;
+    try {
+      // Ctrl-C fails the input: the put then aborts every upload it began.
+      result = await interruptible((signal) =>
+        withClient(
+          config,
+          (client) =>
+            putObject(client, inputFor(signal), {
+              tag,
+              password: () => password(parsed, tag, true),
+              k,
+              n,
+              force: parsed.values.force === true,
+              logN,
+              workers,
+              maxLogN: maxLogN(parsed),
+              minLogN: config.kdf.minLogN,
+              allowSingleShare: k === 1,
+              onKdfProgress: progress.kdf,
+              onStored: progress.stored,
+            }),
+        )
+      );
+    } finally {
+      if (opened?.regular) opened.file.close(); // a stream closes its file itself
+    }
     progress.done();
     const stored = result.servers.filter((s) => s.stored);
     const trustedOnline = result.n + result.skipped.length;
@@ -159,13 +170,13 @@ Examples:
 
 async function openInput(
   path: string,
-): Promise<{ stream: ReadableStream<Uint8Array>; size: number }> {
+): Promise<{ file: Deno.FsFile; size: number; regular: boolean }> {
   try {
     const info = await Deno.stat(path);
     if (info.isDirectory) {
       throw new UsageError(`${path} is a directory; store a file or use - for stdin`);
     }
-    return { stream: (await Deno.open(path, { read: true })).readable, size: info.size };
+    return { file: await Deno.open(path, { read: true }), size: info.size, regular: info.isFile };
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(

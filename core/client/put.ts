@@ -12,7 +12,7 @@ import { toHex } from "../bytes.ts";
 import { ExistsError, NotStoredError, WrongPasswordError } from "../errors.ts";
 import { type Address, displayName } from "../net/envelope.ts";
 import { RemoteError } from "../net/host.ts";
-import { seal } from "../seal.ts";
+import { seal, type SealInput } from "../seal.ts";
 import { type AccessKeys, accessKeys } from "../access.ts";
 import { encodeTag } from "../tag.ts";
 import { viewTag } from "./heads.ts";
@@ -66,7 +66,7 @@ export interface PutResult {
 /** Seals `input` and stores it under `options.tag` on the trusted servers online. */
 export async function put(
   client: Client,
-  input: ReadableStream<Uint8Array>,
+  input: SealInput,
   options: PutOptions,
 ): Promise<PutResult> {
   encodeTag(options.tag);
