@@ -6,6 +6,7 @@
  * @module
  */
 
+import { release as releaseMemory } from "../core/memory.ts";
 import type { ByteSource } from "../core/segmenter.ts";
 
 /** Something with Deno's `write` (a file, stdout). */
@@ -13,17 +14,23 @@ export interface Writer {
   write(bytes: Uint8Array): Promise<number>;
 }
 
-/** Writes every chunk of `stream` to `writer`, fully; stops with the signal's reason when aborted. */
+/**
+ * Writes every chunk of `stream` to `writer`, fully; stops with the signal's
+ * reason when aborted. With `release`, each chunk's memory is freed once it is
+ * written (core/memory.ts): only for a stream whose chunks are the reader's own.
+ */
 export async function writeStream(
   stream: ReadableStream<Uint8Array>,
   writer: Writer,
   signal?: AbortSignal,
+  release = false,
 ): Promise<void> {
   for await (const chunk of stream) {
     signal?.throwIfAborted();
     for (let offset = 0; offset < chunk.length;) {
       offset += await writer.write(chunk.subarray(offset));
     }
+    if (release) releaseMemory(chunk);
   }
 }
 

@@ -59,7 +59,7 @@ export interface OpenOptions extends UnlockOptions {
 export interface OpenedObject {
   /** The verified header. */
   readonly header: ObjectHeader;
-  /** The plaintext; it errors with a typed error if too few shares survive to the end. */
+  /** The plaintext, each chunk the reader's own; errors (typed) if too few shares survive. */
   readonly plaintext: ReadableStream<Uint8Array>;
   /** Indices not used and why; complete once `plaintext` has closed. */
   readonly rejections: Rejection[];

@@ -1,12 +1,13 @@
 /**
  * Freeing buffers early (core/memory.ts `release`): what it frees and what it
  * leaves alone, and the ownership it relies on: every chunk of seal's share
- * streams is the reader's own, so a reader that frees each chunk once it is
- * done with it (as put does once a server acknowledged it) leaves the object
- * whole.
+ * streams and of open's plaintext is the reader's own, so a reader that frees
+ * each chunk once it is done with it (as put does once a server acknowledged
+ * it, and get once it wrote it) leaves the object whole.
  */
 
-import { seal, type SealOptions } from "../mod.ts";
+import { open, seal, type SealOptions } from "../mod.ts";
+import { concat } from "../core/bytes.ts";
 import { release } from "../core/memory.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { openAll, sameBytes } from "./objects.ts";
@@ -27,7 +28,7 @@ Deno.test("release detaches buffers the caller owns, and leaves shared or freed 
   assertEquals(shared[63], 1);
 });
 
-Deno.test("seal's share chunks are the reader's own: freeing each as it is read leaves the object whole", async () => {
+Deno.test("seal's share chunks and open's plaintext chunks are the reader's own: freeing each as it is read leaves the object whole", async () => {
   const segmentSize = 65536;
   for (const workers of [0, 2]) {
     const options: SealOptions = {
@@ -64,5 +65,28 @@ Deno.test("seal's share chunks are the reader's own: freeing each as it is read 
       { tag: options.tag, password: options.password },
     );
     assert(sameBytes(plaintext, data), `workers ${workers}: the object did not open whole`);
+
+    // Opening from the data shares (1, 2) and from a parity one (1, 3), freeing each chunk read.
+    for (const indices of [[1, 2], [1, 3]]) {
+      const opened = await open(
+        indices.map((index) => ({
+          index,
+          header: headerBytes,
+          manifest,
+          shares: ReadableStream.from(copies[index - 1]),
+        })),
+        { tag: options.tag, password: options.password, workers },
+      );
+      const read: Uint8Array[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      for await (const chunk of opened.plaintext) {
+        assert(!buffers.has(chunk.buffer), "two plaintext chunks share a buffer");
+        buffers.add(chunk.buffer);
+        read.push(chunk.slice());
+        release(chunk);
+      }
+      const whole = concat(...read);
+      assert(sameBytes(whole, data), `workers ${workers}, shares ${indices}: not opened whole`);
+    }
   }
 });

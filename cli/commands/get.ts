@@ -107,7 +107,7 @@ Examples:
           return false;
         }
         try {
-          await writeStream(plaintext, Deno.stdout, signal);
+          await writeStream(plaintext, Deno.stdout, signal, true);
           return false;
         } catch (error) {
           // The reader stopped: writeStream's loop has cancelled the download.
@@ -238,7 +238,7 @@ export async function writeAtomically(
     );
   }
   try {
-    await writeStream(plaintext, file, signal);
+    await writeStream(plaintext, file, signal, true);
     await file.sync();
     file.close();
     if (force) await Deno.rename(temp, path);
