@@ -69,6 +69,17 @@ Deno.test("file: missing, empty, directory, bad UTF-8 → errors naming the path
 
 // ---- fd source ----
 
+/** The descriptor this process holds `path` open on, found through /proc/self/fd. */
+function descriptorOf(path: string): number | undefined {
+  return [...Deno.readDirSync("/proc/self/fd")].map((entry) => Number(entry.name)).find((fd) => {
+    try {
+      return Deno.readLinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false; // the descriptor of the listing itself is gone by now
+    }
+  });
+}
+
 Deno.test({
   name: "fd: reads a descriptor this process holds open (found through /proc/self/fd)",
   ignore: Deno.build.os !== "linux",
@@ -78,12 +89,7 @@ Deno.test({
       await Deno.writeTextFile(path, "fd p\u00e4ss\n");
       using file = await Deno.open(path, { read: true });
       assert(file !== undefined);
-      let fd: number | undefined;
-      for (const entry of Deno.readDirSync("/proc/self/fd")) {
-        try {
-          if (Deno.readLinkSync(`/proc/self/fd/${entry.name}`) === path) fd = Number(entry.name);
-        } catch { /* the descriptor of the listing itself is gone by now */ }
-      }
+      const fd = descriptorOf(path);
       assert(fd !== undefined && fd > 2, "the opened file has a descriptor");
       const env = { SECSHRNET_PASSWORD: "from-env" };
       assertEquals(
@@ -102,14 +108,7 @@ Deno.test({
       await Deno.writeTextFile(path, "x");
       using file = await Deno.open(path, { read: true });
       assert(file !== undefined);
-      const fd = Deno.readDirSync("/proc/self/fd").map((entry) => Number(entry.name))
-        .find((n) => {
-          try {
-            return Deno.readLinkSync(`/proc/self/fd/${n}`) === path;
-          } catch {
-            return false;
-          }
-        });
+      const fd = descriptorOf(path);
       assert(fd !== undefined, "the opened file has a descriptor");
       const ino = /^ino:\s*(\d+)/m.exec(Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`))?.[1];
       // At startup the number held the event loop; now it holds the caller's file.
