@@ -24,6 +24,7 @@ export interface Segment {
  * segment).
  */
 export interface ByteSource {
+  /** Reads into the start of `into`; resolves to the bytes read, or null at the end. */
   read(into: Uint8Array): Promise<number | null>;
 }
 
@@ -36,7 +37,7 @@ export function segments(
 }
 
 /** Whether `input` reads into a buffer rather than yielding chunks. */
-export function isByteSource(input: unknown): input is ByteSource {
+function isByteSource(input: unknown): input is ByteSource {
   return typeof input === "object" && input !== null && !(Symbol.asyncIterator in input) &&
     typeof (input as ByteSource).read === "function";
 }
