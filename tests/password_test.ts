@@ -69,14 +69,25 @@ Deno.test("file: missing, empty, directory, bad UTF-8 → errors naming the path
 
 // ---- fd source ----
 
-/** The descriptor this process holds `path` open on, found through /proc/self/fd. */
-function descriptorOf(path: string): number | undefined {
-  return [...Deno.readDirSync("/proc/self/fd")].map((entry) => Number(entry.name)).find((fd) => {
-    try {
-      return Deno.readLinkSync(`/proc/self/fd/${fd}`) === path;
-    } catch {
-      return false; // the descriptor of the listing itself is gone by now
-    }
+/**
+ * Runs `fn` with a temporary file holding `content`, open in this process, and
+ * the descriptor it is open on (found through /proc/self/fd).
+ */
+function withOpenFile(content: string, fn: (fd: number, path: string) => Promise<void>) {
+  return withTempDir(async (dir) => {
+    const path = await Deno.realPath(dir) + "/pw";
+    await Deno.writeTextFile(path, content);
+    using _file = await Deno.open(path, { read: true });
+    const fd = [...Deno.readDirSync("/proc/self/fd")].map((entry) => Number(entry.name))
+      .find((n) => {
+        try {
+          return Deno.readLinkSync(`/proc/self/fd/${n}`) === path;
+        } catch {
+          return false; // the descriptor of the listing itself is gone by now
+        }
+      });
+    assert(fd !== undefined && fd > 2, "the opened file has a descriptor");
+    await fn(fd, path);
   });
 }
 
@@ -84,13 +95,7 @@ Deno.test({
   name: "fd: reads a descriptor this process holds open (found through /proc/self/fd)",
   ignore: Deno.build.os !== "linux",
   fn: () =>
-    withTempDir(async (dir) => {
-      const path = await Deno.realPath(dir) + "/pw";
-      await Deno.writeTextFile(path, "fd p\u00e4ss\n");
-      using file = await Deno.open(path, { read: true });
-      assert(file !== undefined);
-      const fd = descriptorOf(path);
-      assert(fd !== undefined && fd > 2, "the opened file has a descriptor");
+    withOpenFile("fd p\u00e4ss\n", async (fd) => {
       const env = { SECSHRNET_PASSWORD: "from-env" };
       assertEquals(
         await readPassword({ source: { passwordFd: fd, env }, prompt: "" }),
@@ -103,19 +108,14 @@ Deno.test({
   name: "fd: a number the runtime used at startup, reused for another file, is the caller's",
   ignore: Deno.build.os !== "linux",
   fn: () =>
-    withTempDir(async (dir) => {
-      const path = await Deno.realPath(dir) + "/pw";
-      await Deno.writeTextFile(path, "x");
-      using file = await Deno.open(path, { read: true });
-      assert(file !== undefined);
-      const fd = descriptorOf(path);
-      assert(fd !== undefined, "the opened file has a descriptor");
+    withOpenFile("x", (fd, path) => {
       const ino = /^ino:\s*(\d+)/m.exec(Deno.readTextFileSync(`/proc/self/fdinfo/${fd}`))?.[1];
       // At startup the number held the event loop; now it holds the caller's file.
       assertEquals(runtimeDescriptor(fd, new Map([[fd, `anon_inode:[eventpoll] ${ino}`]])), false);
       // The same target since startup (and close-on-exec): the runtime's own.
       assertEquals(runtimeDescriptor(fd, new Map([[fd, `${path} ${ino}`]])), true);
       assertEquals(runtimeDescriptor(fd, new Map()), false);
+      return Promise.resolve();
     }),
 });
 
