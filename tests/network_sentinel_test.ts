@@ -7,101 +7,13 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
+import { sameBytes } from "./objects.ts";
 import { prng } from "./prng.ts";
 import { inputFile, PW } from "./harness/client.ts";
-import { MiB, partialFiles, uploading } from "./harness/faults.ts";
-import { startNetwork, type TestNetwork } from "./harness/network.ts";
-import {
-  masterBus,
-  sentinelConfig,
-  type SentinelSetup,
-  startSentinels,
-  until,
-} from "./harness/sentinel.ts";
-
-/** What a transfer across a failover did, for the test's report. */
-interface Crossing {
-  code: number;
-  stderr: string;
-  elapsedMs: number;
-  failoverMs: number;
-}
-
-/** Runs `args`, kills the master once `started` holds, and waits for the command. */
-async function acrossFailover(
-  network: TestNetwork,
-  setup: SentinelSetup,
-  args: string[],
-  started: () => Promise<boolean>,
-): Promise<Crossing> {
-  // A master killed before is back first, as a replica the sentinels can promote.
-  await restartDead(setup);
-  const began = Date.now();
-  const run = network.run(args, { env: PW, timeoutMs: 180_000 });
-  await until(started, "the transfer to start", 60_000);
-  const { elapsedMs: failoverMs } = await setup.failover();
-  const result = await run;
-  return { code: result.code, stderr: result.stderr, elapsedMs: Date.now() - began, failoverMs };
-}
-
-/** A put then a get of `size` bytes, each crossing a failover; asserts what the issue asks. */
-async function putAndGetAcross(
-  network: TestNetwork,
-  setup: SentinelSetup,
-  tag: string,
-  seed: number,
-): Promise<string[]> {
-  const data = prng(seed).bytes(32 * MiB);
-  const file = await inputFile(network, data);
-  const put = await acrossFailover(
-    network,
-    setup,
-    ["put", tag, file, "--log-n", "10", "--timeout", "30"],
-    uploading(network),
-  );
-  const notes = [
-    `put ${put.code} in ${put.elapsedMs} ms (failover ${put.failoverMs} ms) ${put.stderr.trim()}`,
-  ];
-  const lines = put.stderr.split("\n").filter((line) => line !== "");
-  if (put.code !== 0 && put.code !== 3) {
-    // A clean failure: one line, and nothing half-stored that get would return.
-    assertEquals(put.code, 1, put.stderr);
-    assertEquals(lines.length, 1, put.stderr);
-    return notes;
-  }
-  const out = `${network.dir}/${tag.replaceAll("/", "_")}`;
-  const get = await acrossFailover(
-    network,
-    setup,
-    ["get", tag, out, "--timeout", "30"],
-    async () => (await partialFiles(network.dir)).some((f) => f.size > 0),
-  );
-  notes.push(`get ${get.code} in ${get.elapsedMs} ms (failover ${get.failoverMs} ms)`);
-  if (get.code === 0) {
-    assert(sameBytes(await Deno.readFile(out), data), "get across a failover: identical bytes");
-  } else {
-    assertEquals(get.stderr.trim().split("\n").length, 1, get.stderr);
-    assertEquals(await partialFiles(network.dir), [], "no partial file");
-  }
-  return notes;
-}
-
-/** Starts every node that does not answer again, and waits until each is a replica. */
-async function restartDead(setup: SentinelSetup): Promise<void> {
-  for (const node of setup.nodes) {
-    const alive = await node.command("PING").then(() => true, () => false);
-    if (alive) continue;
-    await node.restart();
-    await until(async () => {
-      const role = await node.command("ROLE");
-      return Array.isArray(role) && role[0] === "slave" && role[3] === "connected";
-    }, `node ${node.port} to come back as a connected replica`);
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
-}
+import { MiB } from "./harness/faults.ts";
+import { startNetwork } from "./harness/network.ts";
+import { masterBus, sentinelConfig, startSentinels } from "./harness/sentinel.ts";
+import { putAndGetAcross } from "./harness/sentinel_failover.ts";
 
 Deno.test("Sentinel: servers and clients follow a failover; a put and a get across it finish right or fail cleanly, twice", async () => {
   const setup = await startSentinels();

@@ -7,8 +7,14 @@
  * @module
  */
 
-import { type RedisProcess, type RespReply, startRedis, stopChild } from "./redis.ts";
-import { sentinelCommand } from "./sentinel_command.ts";
+import {
+  type RedisProcess,
+  type RedisTlsFiles,
+  type RespReply,
+  startRedis,
+  stopChild,
+} from "./redis.ts";
+import { sentinelCommandOver } from "./sentinel_command.ts";
 
 /** A data node of a {@linkcode SentinelSetup}: a {@linkcode RedisProcess} that can also crash. */
 export interface SentinelNode extends RedisProcess {
@@ -49,6 +55,13 @@ export interface SentinelOptions {
   sentinels?: number;
   /** How many replicas (default 1). */
   replicas?: number;
+  /**
+   * Serve TLS only, nodes and sentinels alike, with these files; replication
+   * and the sentinels' connections to the nodes use TLS too.
+   */
+  tls?: RedisTlsFiles;
+  /** The sentinels' down-after-milliseconds (default 1000; docs/REDIS.md uses 5000). */
+  downAfterMs?: number;
 }
 
 /** How long startup and a failover may take before the harness gives up (a hang guard). */
@@ -87,7 +100,9 @@ export async function startSentinels(options: SentinelOptions = {}): Promise<Sen
   const masterName = options.masterName ?? "secshrnet";
   const sentinelCount = options.sentinels ?? 3;
   const replicaCount = options.replicas ?? 1;
-  const { password } = options;
+  const { password, tls } = options;
+  const ask = (sentinel: string, ...command: string[]) =>
+    sentinelCommandOver(sentinel, tls?.caFile, command);
   const dir = await Deno.makeTempDir({ prefix: "secshrnet-sentinel-" });
   const nodes: SentinelNode[] = [];
   const sentinelProcesses: ChildHandle[] = [];
@@ -98,16 +113,24 @@ export async function startSentinels(options: SentinelOptions = {}): Promise<Sen
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
-    const auth = password === undefined
-      ? []
-      : ["--requirepass", password, "--masterauth", password];
-    nodes.push(await startNode(dir, auth, password));
+    const auth = [
+      ...password === undefined ? [] : ["--requirepass", password, "--masterauth", password],
+      ...tls === undefined ? [] : ["--tls-replication", "yes"],
+    ];
+    nodes.push(await startNode(dir, auth, password, tls));
     const masterPort = nodes[0].port;
     for (let i = 0; i < replicaCount; i++) {
       const args = [...auth, "--replicaof", "127.0.0.1", String(masterPort)];
-      nodes.push(await startNode(dir, args, password));
+      nodes.push(await startNode(dir, args, password, tls));
     }
-    const monitor = { masterName, masterPort, quorum: Math.floor(sentinelCount / 2) + 1, password };
+    const monitor: Monitor = {
+      masterName,
+      masterPort,
+      quorum: Math.floor(sentinelCount / 2) + 1,
+      password,
+      downAfterMs: options.downAfterMs ?? 1000,
+      tls,
+    };
     for (let i = 0; i < sentinelCount; i++) {
       sentinelProcesses.push(await startSentinel(dir, monitor));
     }
@@ -116,11 +139,11 @@ export async function startSentinels(options: SentinelOptions = {}): Promise<Sen
       sentinels,
       masterName,
       nodes,
-      masterPort: () => askMasterPort(sentinels, masterName),
-      failover: () => failover(sentinels, masterName, nodes),
+      masterPort: () => askMasterPort(ask, sentinels, masterName),
+      failover: () => failover(ask, sentinels, masterName, nodes),
       stop,
     };
-    await until(() => ready(setup), "replicas linked and sentinels aware of each other");
+    await until(() => ready(ask, setup), "replicas linked and sentinels aware of each other");
     return setup;
   } catch (error) {
     await stop();
@@ -133,6 +156,7 @@ async function startNode(
   dir: string,
   args: string[],
   password: string | undefined,
+  tls: RedisTlsFiles | undefined,
 ): Promise<SentinelNode> {
   const port = freeLowPort();
   const nodeDir = `${dir}/node-${port}`;
@@ -141,6 +165,7 @@ async function startNode(
     port,
     args: ["--dir", nodeDir, ...args],
     auth: password === undefined ? undefined : { password },
+    tls,
   });
   return {
     ...redis,
@@ -152,6 +177,9 @@ async function startNode(
     },
   };
 }
+
+/** One command to a sentinel of this setup (over TLS when it serves TLS). */
+type Ask = (sentinel: string, ...command: string[]) => Promise<RespReply>;
 
 /** A child process the harness started itself, and how to stop it. */
 interface ChildHandle {
@@ -165,6 +193,8 @@ interface Monitor {
   masterPort: number;
   quorum: number;
   password: string | undefined;
+  downAfterMs: number;
+  tls: RedisTlsFiles | undefined;
 }
 
 /** A sentinel on a free low port with its own (rewritable) config file under `dir`. */
@@ -172,15 +202,24 @@ async function startSentinel(dir: string, monitor: Monitor): Promise<ChildHandle
   const port = freeLowPort();
   const file = `${dir}/sentinel-${port}.conf`;
   const name = monitor.masterName;
+  const { tls } = monitor;
   const lines = [
-    `port ${port}`,
+    ...tls === undefined ? [`port ${port}`] : [
+      "port 0",
+      `tls-port ${port}`,
+      `tls-cert-file ${quote(tls.certFile)}`,
+      `tls-key-file ${quote(tls.keyFile)}`,
+      `tls-ca-cert-file ${quote(tls.caFile)}`,
+      "tls-auth-clients no",
+      "tls-replication yes", // the sentinels reach the nodes over TLS
+    ],
     "bind 127.0.0.1",
     "protected-mode no",
     `dir ${quote(dir)}`,
     `logfile ${quote(`${dir}/sentinel-${port}.log`)}`,
     "sentinel resolve-hostnames no",
     `sentinel monitor ${name} 127.0.0.1 ${monitor.masterPort} ${monitor.quorum}`,
-    `sentinel down-after-milliseconds ${name} 1000`,
+    `sentinel down-after-milliseconds ${name} ${monitor.downAfterMs}`,
     `sentinel failover-timeout ${name} 5000`,
     `sentinel parallel-syncs ${name} 1`,
     ...monitor.password === undefined
@@ -226,7 +265,7 @@ function quote(value: string): string {
 }
 
 /** Whether every replica is linked and every sentinel knows the master, the replicas and its peers. */
-async function ready(setup: SentinelSetup): Promise<boolean> {
+async function ready(ask: Ask, setup: SentinelSetup): Promise<boolean> {
   const [master, ...replicas] = setup.nodes;
   for (const replica of replicas) {
     const info = String(await replica.command("INFO", "replication"));
@@ -234,11 +273,11 @@ async function ready(setup: SentinelSetup): Promise<boolean> {
   }
   const name = setup.masterName;
   for (const sentinel of setup.sentinels) {
-    if (await sentinelMasterPort(sentinel, name) !== master.port) return false;
-    const known = await sentinelCommand(sentinel, "SENTINEL", "REPLICAS", name) as RespReply[];
+    if (await sentinelMasterPort(ask, sentinel, name) !== master.port) return false;
+    const known = await ask(sentinel, "SENTINEL", "REPLICAS", name) as RespReply[];
     const healthy = known.map(fields).filter((r) => r.get("flags") === "slave");
     if (healthy.length !== replicas.length) return false;
-    const peers = await sentinelCommand(sentinel, "SENTINEL", "SENTINELS", name) as RespReply[];
+    const peers = await ask(sentinel, "SENTINEL", "SENTINELS", name) as RespReply[];
     if (peers.length !== setup.sentinels.length - 1) return false;
   }
   return true;
@@ -253,18 +292,18 @@ function fields(reply: RespReply): Map<string, string> {
 }
 
 /** The master port `sentinel` reports for `name`. */
-async function sentinelMasterPort(sentinel: string, name: string): Promise<number> {
-  const reply = await sentinelCommand(sentinel, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name);
+async function sentinelMasterPort(ask: Ask, sentinel: string, name: string): Promise<number> {
+  const reply = await ask(sentinel, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name);
   if (!Array.isArray(reply)) throw new Error(`sentinel ${sentinel} does not know ${name}`);
   return Number(reply[1]);
 }
 
 /** The master port the first sentinel that answers reports. */
-async function askMasterPort(sentinels: string[], name: string): Promise<number> {
+async function askMasterPort(ask: Ask, sentinels: string[], name: string): Promise<number> {
   let failure: unknown;
   for (const sentinel of sentinels) {
     try {
-      return await sentinelMasterPort(sentinel, name);
+      return await sentinelMasterPort(ask, sentinel, name);
     } catch (error) {
       failure = error;
     }
@@ -274,18 +313,19 @@ async function askMasterPort(sentinels: string[], name: string): Promise<number>
 
 /** SIGKILLs the current master; resolves once all sentinels name a new one that says it is master. */
 async function failover(
+  ask: Ask,
   sentinels: string[],
   name: string,
   nodes: SentinelNode[],
 ): Promise<{ oldPort: number; newPort: number; elapsedMs: number }> {
-  const oldPort = await askMasterPort(sentinels, name);
+  const oldPort = await askMasterPort(ask, sentinels, name);
   const victim = nodes.find((n) => n.port === oldPort);
   if (victim === undefined) throw new Error(`the sentinels' master ${oldPort} is no node of ours`);
   const started = performance.now();
   await victim.kill();
   let newPort = oldPort;
   await until(async () => {
-    const ports = await Promise.all(sentinels.map((s) => sentinelMasterPort(s, name)));
+    const ports = await Promise.all(sentinels.map((s) => sentinelMasterPort(ask, s, name)));
     if (ports[0] === oldPort || ports.some((p) => p !== ports[0])) return false;
     const node = nodes.find((n) => n.port === ports[0]);
     if (node === undefined) throw new Error(`the sentinels promoted ${ports[0]}, no node of ours`);

@@ -1,7 +1,8 @@
 /**
  * One command to a Redis Sentinel, for the Sentinel harness and its tests: a
  * sentinel has no password here, so this is plain RESP2 over one new TCP
- * connection (the same wire format as `RedisProcess.command` in redis.ts).
+ * connection, or TLS when the sentinels serve TLS only (the same wire format
+ * as `RedisProcess.command` in redis.ts).
  *
  * @module
  */
@@ -13,9 +14,24 @@ import { RedisReplyError, type RespReply } from "./redis.ts";
  * connection and resolves to its reply; an error reply rejects with a
  * {@linkcode RedisReplyError}.
  */
-export async function sentinelCommand(address: string, ...command: string[]): Promise<RespReply> {
+export function sentinelCommand(address: string, ...command: string[]): Promise<RespReply> {
+  return sentinelCommandOver(address, undefined, command);
+}
+
+/** {@linkcode sentinelCommand} over TLS, trusting the CA in `caFile`, when that is given. */
+export async function sentinelCommandOver(
+  address: string,
+  caFile: string | undefined,
+  command: string[],
+): Promise<RespReply> {
   const [hostname, port] = address.split(":");
-  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const conn = caFile === undefined
+    ? await Deno.connect({ hostname, port: Number(port) })
+    : await Deno.connectTls({
+      hostname,
+      port: Number(port),
+      caCerts: [await Deno.readTextFile(caFile)],
+    });
   try {
     const encoder = new TextEncoder();
     const bulk = command.map((arg) => `$${encoder.encode(arg).length}\r\n${arg}\r\n`).join("");
