@@ -9,6 +9,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import { NetworkError } from "./errors.ts";
 import { hostAndPort, redisLabel, type RedisTarget, type SentinelTarget } from "./redis_target.ts";
 import { connectFailureReason } from "./connect_failure.ts";
+import { ThrottledLog } from "./throttled_log.ts";
 
 /** How long opening a host's connections (TCP, AUTH, ready check, SUBSCRIBE) may take by default. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -34,7 +35,7 @@ export async function openConnections(
   target: RedisTarget,
   tls: { ca?: string; rejectUnauthorized?: boolean } | undefined,
   channels: string[],
-  log: (level: "warn", message: string) => void,
+  log: (level: "info" | "warn", message: string) => void,
   timeoutMs: number = DEFAULT_CONNECT_TIMEOUT_MS,
 ): Promise<{ pub: Redis; sub: Redis }> {
   let connected = false;
@@ -58,6 +59,8 @@ export async function openConnections(
   };
   const pub = connectionTo(target, { ...options, enableOfflineQueue: false });
   const sub = connectionTo(target, options);
+  // A retry every 2 s while Redis is away: a few lines a minute, then a count.
+  const errors = new ThrottledLog(log);
   let warned = false;
   const noPassword = () => {
     if (!warned) log("warn", noPasswordWarning(label));
@@ -71,7 +74,7 @@ export async function openConnections(
       // The last error says most (a TLS alert after a reset), but a reply that is not
       // Redis at all says more than the errors that follow it.
       if (cause?.name !== "ParserError") cause = error;
-      if (connected) log("warn", `redis ${name}: ${error.message}`);
+      if (connected) errors.line(`redis ${name}: ${retryReason(error)}`);
     });
   }
   // Any error or end while connecting is final. Under Deno, a TLS alert after the
@@ -109,6 +112,18 @@ export async function openConnections(
   }
   connected = true;
   return { pub, sub };
+}
+
+/**
+ * What a reconnecting connection's `error` means. ioredis says "All sentinels
+ * are unreachable" also when they answered but the master they named did
+ * not, as during every failover.
+ */
+function retryReason(error: Error): string {
+  return /^All sentinels are unreachable/.test(error.message)
+    ? "no sentinel gave the address of a master that answers " +
+      "(the sentinels are down, or a failover is under way); asking again"
+    : error.message;
 }
 
 /** A connection to `target` with `options` (not yet connected: lazyConnect). */
