@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type RedisProcess, type RespReply, startRedis } from "./redis.ts";
+import { type RedisProcess, type RedisTlsFiles, type RespReply, startRedis } from "./redis.ts";
 import { freeLowPort, until } from "./sentinel.ts";
 
 /** A node of a {@linkcode ClusterSetup}: a {@linkcode RedisProcess} that can also crash. */
@@ -51,6 +51,8 @@ export interface ClusterOptions {
   replicasPerMaster?: number;
   /** Password every node requires (and replicas use with their masters). */
   password?: string;
+  /** Serve TLS only with these files, the cluster bus and replication too. */
+  tls?: RedisTlsFiles;
 }
 
 /** The number of hash slots in a Redis Cluster. */
@@ -75,7 +77,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   if (!Number.isInteger(replicasPerMaster) || replicasPerMaster < 0) {
     throw new Error(`replicasPerMaster must be a non-negative integer, not ${replicasPerMaster}`);
   }
-  const { password } = options;
+  const { password, tls } = options;
   const dir = await Deno.makeTempDir({ prefix: "secshrnet-cluster-" });
   const processes: ClusterNode[] = [];
   const stop = async () => {
@@ -84,7 +86,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
   try {
     const total = masterCount * (1 + replicasPerMaster);
-    for (let i = 0; i < total; i++) processes.push(await startNode(dir, password));
+    for (let i = 0; i < total; i++) processes.push(await startNode(dir, password, tls));
     const masters = processes.slice(0, masterCount);
     for (const [i, master] of masters.entries()) {
       const first = Math.floor(i * SLOTS / masterCount);
@@ -135,7 +137,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 const down = new WeakSet<ClusterNode>();
 
 /** A cluster redis-server on a free port below 40000 (bus below 50000), files under `dir`. */
-async function startNode(dir: string, password: string | undefined): Promise<ClusterNode> {
+async function startNode(
+  dir: string,
+  password: string | undefined,
+  tls: RedisTlsFiles | undefined,
+): Promise<ClusterNode> {
   const port = freeLowPort({ bus: true }); // Below 40000, so the bus port is below 50000.
   const nodeDir = `${dir}/node-${port}`;
   await Deno.mkdir(nodeDir);
@@ -150,8 +156,10 @@ async function startNode(dir: string, password: string | undefined): Promise<Clu
       ["--repl-diskless-sync-delay", "0"], // A replica syncs at once, not after 5 s.
       ["--repl-ping-replica-period", "1"], // Moves a new replica's offset past 0 within a second.
       auth,
+      tls === undefined ? [] : ["--tls-cluster", "yes", "--tls-replication", "yes"],
     ].flat(),
     auth: password === undefined ? undefined : { password },
+    tls,
   });
   // startRedis waits for the port to accept; PING waits for the event loop (bus listening too).
   await until(async () => await redis.command("PING") === "PONG", `PONG from ${port}`, 10_000)

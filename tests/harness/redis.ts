@@ -270,7 +270,9 @@ function parseReply(
 
 /**
  * Makes a throwaway CA and a server certificate it signs, for 127.0.0.1 and
- * localhost (EC P-256, valid two days), with `openssl` into `dir`.
+ * localhost (EC P-256, valid two days), with `openssl` into `dir`. The
+ * certificate serves as a client's too: nodes of a cluster over TLS present
+ * it to each other on the cluster bus, which always asks for one.
  */
 export async function makeTestCertificates(dir: string): Promise<RedisTlsFiles> {
   const files = {
@@ -290,7 +292,7 @@ export async function makeTestCertificates(dir: string): Promise<RedisTlsFiles> 
   await Deno.writeTextFile(
     `${dir}/redis.ext`,
     "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n" +
-      "extendedKeyUsage=serverAuth\n",
+      "extendedKeyUsage=serverAuth,clientAuth\n",
   );
   await openssl(["x509", "-req", "-in", `${dir}/redis.csr`, "-CA", files.caFile].concat(
     ["-CAkey", `${dir}/ca.key`, "-CAcreateserial", "-out", files.certFile, "-days", "2"],
