@@ -8,7 +8,6 @@
  * section 2 stop client commands and `serve` at once with one line.
  */
 
-import { splitWords } from "../cli/shell/words.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { sameBytes } from "./objects.ts";
 import { prng } from "./prng.ts";
@@ -19,6 +18,7 @@ import { type ClusterSetup, startCluster } from "./harness/cluster.ts";
 import { clusterBus } from "./harness/cluster_network.ts";
 import { refused } from "./harness/secured.ts";
 import { until } from "./harness/sentinel.ts";
+import { docRules, REDIS_DOC } from "./harness/redis_doc.ts";
 
 /** The default user's password on every node: the harness's own connections use it. */
 const ADMIN_PW = "cluster-admin-pw-7";
@@ -31,46 +31,6 @@ const USER_PW: Record<string, string> = {
   "no-cluster-info": "no-cluster-info-pw-7",
 };
 const SECRETS = [ADMIN_PW, ...Object.values(USER_PW)];
-
-const DOC = new URL("../docs/REDIS.md", import.meta.url);
-
-/** The text of the `## ` section of `doc` whose heading starts with `heading`. */
-function section(doc: string, heading: string): string {
-  const start = doc.indexOf(`\n## ${heading}`);
-  assert(start >= 0, `docs/REDIS.md has no section "## ${heading}"`);
-  const end = doc.indexOf("\n## ", start + 1);
-  return doc.slice(start, end < 0 ? undefined : end);
-}
-
-/** The contents of the fenced blocks of `text` in `language`, continuation lines joined. */
-function blocks(text: string, language: string): string[] {
-  const fence = new RegExp("^```" + language + "\\n([\\s\\S]*?)^```$", "gm");
-  return [...text.matchAll(fence)].map((m) => m[1].replace(/\\\n\s*/g, ""));
-}
-
-/**
- * The rules (after "on >PASSWORD") of the doc's user `name`: from the
- * `ACL SETUSER` line in a `sh` block of `heading`, checked equal to the
- * `user` line of its aclfile (`text` block), or from the `text` block alone
- * when the section gives no `sh` form.
- */
-function docRules(doc: string, heading: string, name: string): string[] {
-  const text = section(doc, heading);
-  const fileLine = blocks(text, "text").flatMap((b) => b.split("\n"))
-    .find((line) => line.startsWith(`user ${name} on >`));
-  assert(fileLine !== undefined, `no "user ${name}" line in "${heading}"`);
-  const fromFile = fileLine.split(" ").slice(4);
-  const shellLine = blocks(text, "sh").flatMap((b) => b.split("\n"))
-    .find((line) => line.includes(`ACL SETUSER ${name} `));
-  if (shellLine === undefined) return fromFile;
-  const words = splitWords(shellLine);
-  const at = words.indexOf("SETUSER");
-  assertEquals(words.slice(at + 1, at + 3), [name, "on"], shellLine);
-  assert(words[at + 3].startsWith(">"), shellLine);
-  const fromShell = words.slice(at + 4);
-  assertEquals(fromShell, fromFile, "the doc's ACL SETUSER and aclfile lines differ");
-  return fromShell;
-}
 
 /** Sets ACL user `name` with `rules` and its password on every node of `setup`. */
 async function setUser(setup: ClusterSetup, name: string, rules: string[]): Promise<void> {
@@ -135,7 +95,7 @@ async function withAclCluster(
   }
 }
 
-const doc = await Deno.readTextFile(DOC);
+const doc = await Deno.readTextFile(REDIS_DOC);
 /** The cluster user of docs/REDIS.md section 5. */
 const CLUSTER_RULES = docRules(doc, "5. Cluster", "secshrnet");
 /** The single-node user of docs/REDIS.md section 2 (classic PUBLISH and SUBSCRIBE). */

@@ -1,8 +1,9 @@
 /**
- * Redis Sentinel over TLS with docs/REDIS.md's settings (down-after 5 s, a
- * password on the data nodes, `tls = true` and `ca_file` for every node and
- * sentinel): 3 real servers and the CLI follow two failovers, and every put
- * and get across one completes with the right bytes. Under Deno a TLS
+ * Redis Sentinel secured as docs/REDIS.md says (down-after 5 s; TLS only,
+ * with `tls = true` and `ca_file` for every node and sentinel; the hosts as
+ * the doc's ACL user of section 2, from an aclfile on every data node): 3
+ * real servers and the CLI follow two failovers, every put and get across
+ * one completes with the right bytes, and no node's ACL LOG has an entry. Under Deno a TLS
  * subscriber on a killed master may see no error at all; before the bus
  * checked its subscriber once the publisher was back, the gets here failed
  * (exit 4, 3 runs of 3).
@@ -15,23 +16,63 @@ import { inputFile, PW } from "./harness/client.ts";
 import { MiB } from "./harness/faults.ts";
 import { startNetwork } from "./harness/network.ts";
 import { makeTestCertificates } from "./harness/redis.ts";
-import { masterBus, sentinelConfig, startSentinels } from "./harness/sentinel.ts";
+import { docRules, REDIS_DOC } from "./harness/redis_doc.ts";
+import {
+  masterBus,
+  sentinelConfig,
+  type SentinelSetup,
+  startSentinels,
+} from "./harness/sentinel.ts";
 import { putAndGetAcross } from "./harness/sentinel_failover.ts";
 
 /** Each transfer: 96 MiB, the master killed a quarter of the way in. */
 const CROSSING = { size: 96 * MiB, killAfter: 24 * MiB, mustComplete: true };
 
-/** The data nodes' password (hex: a sentinel config refuses some characters unquoted). */
+/** The default user's password: replication, the sentinels and the harness use it. */
 const REDIS_PW = "5e7f1ae2c0d94b3a";
+/** The network user's password; the hosts use only this user. */
+const NETWORK_PW = "sentinel-network-pw-5";
 
-Deno.test("Sentinel over TLS: hosts follow two failovers (down-after 5 s); each put and get across one completes", async () => {
+/** An aclfile with the default user (for the sentinels and replicas) and the doc's network user. */
+async function aclFile(dir: string): Promise<string> {
+  const rules = docRules(await Deno.readTextFile(REDIS_DOC), "2. ACL users", "secshrnet");
+  const file = `${dir}/users.acl`;
+  await Deno.writeTextFile(
+    file,
+    `user default on >${REDIS_PW} ~* &* +@all
+` +
+      `user secshrnet on >${NETWORK_PW} ${rules.join(" ")}
+`,
+  );
+  return file;
+}
+
+/** Every live data node's ACL LOG entries, as "PORT user reason object". */
+async function aclLogs(setup: SentinelSetup): Promise<string[]> {
+  const lines: string[] = [];
+  for (const node of setup.nodes) {
+    const entries = await node.command("ACL", "LOG").catch(() => []) as string[][];
+    for (const entry of entries) {
+      const field = (key: string) => entry[entry.indexOf(key) + 1];
+      lines.push(`${node.port} ${field("username")} ${field("reason")} ${field("object")}`);
+    }
+  }
+  return lines;
+}
+
+Deno.test("Sentinel over TLS as an ACL user: hosts follow two failovers (down-after 5 s); each put and get across one completes; ACL LOG stays empty", async () => {
   const dir = await Deno.makeTempDir({ prefix: "secshrnet-sentinel-tls-" });
   try {
     const certs = await makeTestCertificates(dir);
-    const setup = await startSentinels({ tls: certs, password: REDIS_PW, downAfterMs: 5000 });
+    const setup = await startSentinels({
+      tls: certs,
+      password: REDIS_PW,
+      downAfterMs: 5000,
+      nodeArgs: ["--aclfile", await aclFile(dir)],
+    });
     try {
-      const config = sentinelConfig(setup) +
-        `password = "${REDIS_PW}"\ntls = true\nca_file = ${JSON.stringify(certs.caFile)}\n`;
+      const config = sentinelConfig(setup) + `username = "secshrnet"\n` +
+        `password = "${NETWORK_PW}"\ntls = true\nca_file = ${JSON.stringify(certs.caFile)}\n`;
       const network = await startNetwork(3, { external: masterBus(setup), config });
       try {
         const pids = network.servers.map((s) => s.pid);
@@ -60,6 +101,11 @@ Deno.test("Sentinel over TLS: hosts follow two failovers (down-after 5 s); each 
         const back = await network.run(["get", "/tls/small", "-"], { env: PW });
         assertEquals(back.code, 0, back.stderr);
         assert(sameBytes(back.stdoutBytes, small));
+        // Every host is connected as the network user, and no node refused it anything.
+        const clients = String(await masterBus(setup).command("CLIENT", "LIST"));
+        const asUser = clients.split("\n").filter((line) => / user=secshrnet /.test(line));
+        assert(asUser.length >= 6, `2 connections per server as the user:\n${clients}`);
+        assertEquals(await aclLogs(setup), [], "no node refused the network user anything");
       } finally {
         await network.stop();
       }

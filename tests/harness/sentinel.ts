@@ -62,6 +62,8 @@ export interface SentinelOptions {
   tls?: RedisTlsFiles;
   /** The sentinels' down-after-milliseconds (default 1000; docs/REDIS.md uses 5000). */
   downAfterMs?: number;
+  /** Extra redis-server arguments of every data node, e.g. `["--aclfile", path]`. */
+  nodeArgs?: string[];
 }
 
 /** How long startup and a failover may take before the harness gives up (a hang guard). */
@@ -116,6 +118,7 @@ export async function startSentinels(options: SentinelOptions = {}): Promise<Sen
     const auth = [
       ...password === undefined ? [] : ["--requirepass", password, "--masterauth", password],
       ...tls === undefined ? [] : ["--tls-replication", "yes"],
+      ...options.nodeArgs ?? [],
     ];
     nodes.push(await startNode(dir, auth, password, tls));
     const masterPort = nodes[0].port;
