@@ -6,7 +6,8 @@
 import { Redis } from "ioredis";
 import { ConfigError, DEFAULT_REDIS_URL, loadConfig, redactUrl } from "../core/config.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
-import { FILE, parsed, refused, withTempDir } from "./harness/config.ts";
+import { FILE, parsed, refused } from "./harness/config.ts";
+import { withTempDir } from "./harness/temp_dir.ts";
 
 Deno.test("config: [redis] url is taken as given (normalised), rediss:// turns TLS on", () => {
   assertEquals(parsed('[redis]\nurl = "redis://user:pw@redis.example:6380/2"').redis, {

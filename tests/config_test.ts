@@ -14,7 +14,8 @@ import {
 } from "../core/config.ts";
 import { SecshrnetError, UsageError } from "../core/errors.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
-import { defaults, FILE, parsed, refused, withTempDir } from "./harness/config.ts";
+import { defaults, FILE, parsed, refused } from "./harness/config.ts";
+import { withTempDir } from "./harness/temp_dir.ts";
 
 Deno.test("config: without a file every default applies", async () => {
   await withTempDir(async (root) => {

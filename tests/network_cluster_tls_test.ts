@@ -17,6 +17,7 @@ import { type ClusterSetup, startCluster } from "./harness/cluster.ts";
 import { clusterBus, clusterConfig } from "./harness/cluster_network.ts";
 import { makeTestCertificates } from "./harness/redis.ts";
 import { until } from "./harness/sentinel.ts";
+import { withTempDir } from "./harness/temp_dir.ts";
 
 const PASSWORD = "cluster-tls-test-password";
 
@@ -57,9 +58,8 @@ async function rejoin(setup: ClusterSetup, port: number): Promise<void> {
   }, `node ${port} to rejoin as a connected replica`);
 }
 
-Deno.test("Cluster over TLS: the client's master SIGKILLed mid-put and mid-get; both complete with identical bytes", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "secshrnet-cluster-tls-" });
-  try {
+Deno.test("Cluster over TLS: the client's master SIGKILLed mid-put and mid-get; both complete with identical bytes", () =>
+  withTempDir(async (dir) => {
     const tls = await makeTestCertificates(dir);
     const setup = await startCluster({ replicasPerMaster: 1, password: PASSWORD, tls });
     try {
@@ -104,7 +104,4 @@ Deno.test("Cluster over TLS: the client's master SIGKILLed mid-put and mid-get; 
     } finally {
       await setup.stop();
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }, "secshrnet-cluster-tls-"));

@@ -24,6 +24,7 @@ import {
   startSentinels,
 } from "./harness/sentinel.ts";
 import { putAndGetAcross } from "./harness/sentinel_failover.ts";
+import { withTempDir } from "./harness/temp_dir.ts";
 
 /** Each transfer: 96 MiB, the master killed a quarter of the way in. */
 const CROSSING = { size: 96 * MiB, killAfter: 24 * MiB, mustComplete: true };
@@ -60,9 +61,8 @@ async function aclLogs(setup: SentinelSetup): Promise<string[]> {
   return lines;
 }
 
-Deno.test("Sentinel over TLS as an ACL user: hosts follow two failovers (down-after 5 s); each put and get across one completes; ACL LOG stays empty", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "secshrnet-sentinel-tls-" });
-  try {
+Deno.test("Sentinel over TLS as an ACL user: hosts follow two failovers (down-after 5 s); each put and get across one completes; ACL LOG stays empty", () =>
+  withTempDir(async (dir) => {
     const certs = await makeTestCertificates(dir);
     const setup = await startSentinels({
       tls: certs,
@@ -112,7 +112,4 @@ Deno.test("Sentinel over TLS as an ACL user: hosts follow two failovers (down-af
     } finally {
       await setup.stop();
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }, "secshrnet-sentinel-tls-"));

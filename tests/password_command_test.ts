@@ -10,7 +10,8 @@
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { PasswordError, readPassword } from "../cli/password.ts";
 import { MAX_COMMAND_OUTPUT } from "../cli/password_command.ts";
-import { DENO, encode, run, sha256Hex, withTempDir } from "./harness/password.ts";
+import { DENO, encode, run, sha256Hex } from "./harness/password.ts";
+import { withTempDir } from "./harness/temp_dir.ts";
 import { FAST, inputFile, PASSWORD, withNetwork } from "./harness/client.ts";
 import { secshrnetArgs } from "./harness/network.ts";
 

@@ -35,13 +35,3 @@ export function refused(text: string, message: string, env: Record<string, strin
   assert(!error.message.includes("\n"), `message is not one line: ${error.message}`);
   return error.message;
 }
-
-/** Runs `fn` with a fresh temporary directory, removed afterwards. */
-export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "secshrnet-config-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
