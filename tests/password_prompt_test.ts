@@ -15,15 +15,8 @@ import {
   promptHidden,
   type PromptTerminal,
 } from "../cli/password.ts";
-import {
-  DENO,
-  encode,
-  FIXTURE,
-  hasCommand,
-  run,
-  sha256Hex,
-  withTempDir,
-} from "./harness/password.ts";
+import { DENO, encode, FIXTURE, hasCommand, run, sha256Hex } from "./harness/password.ts";
+import { withTempDir } from "./harness/temp_dir.ts";
 
 const MODULE_URL = new URL("../cli/password.ts", import.meta.url).href;
 

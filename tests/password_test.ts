@@ -10,15 +10,8 @@
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { PasswordError, readPassword } from "../cli/password.ts";
 import { runtimeDescriptor } from "../cli/password_sources.ts";
-import {
-  DENO,
-  encode,
-  FIXTURE,
-  hasCommand,
-  run,
-  sha256Hex,
-  withTempDir,
-} from "./harness/password.ts";
+import { DENO, encode, FIXTURE, hasCommand, run, sha256Hex } from "./harness/password.ts";
+import { withTempDir } from "./harness/temp_dir.ts";
 
 const NO_PASSWORD = "no password: set SECSHRNET_PASSWORD or SECSHRNET_PASSWORD_COMMAND, or use";
 
