@@ -19,7 +19,7 @@ import type { ProofGate } from "./proofs.ts";
 import { type Store, StoreError, vanished } from "./store.ts";
 
 /** Largest download chunk, in bytes. */
-export const DOWNLOAD_CHUNK = 256 * 1024;
+export const DOWNLOAD_CHUNK = 512 * 1024;
 /** Largest download window a client may ask for, in bytes. */
 export const MAX_DOWNLOAD_WINDOW = 4 * 2 ** 20;
 

@@ -19,6 +19,7 @@ import {
   withLiarNetwork,
 } from "./harness/liars.ts";
 import { TRICKLE_MS } from "./harness/liar.ts";
+import { DOWNLOAD_CHUNK } from "../server/protocol.ts";
 
 /** Hang guard of a get that has to wait out a silent server (20 s) twice over. */
 const GUARD_MS = 90_000;
@@ -26,7 +27,7 @@ const GUARD_MS = 90_000;
 Deno.test("liars: a server that never answers get-begin and one that stops sending mid-download are given up; spares finish the get", async () => {
   await withLiarNetwork(5, async (network) => {
     const tag = "/liars/stall";
-    // About 1.1 MiB per share: five 256 KiB chunks; the staller sends two.
+    // About 1.1 MiB per share: three 512 KiB chunks; the staller sends the first.
     const data = prng(9401).bytes(3 * 2 ** 20 + 4321);
     assertEquals((await putBytes(network, tag, data, ["-k", "3"])).code, 0);
     const [first, second] = await byIndex(network, tag);
@@ -47,9 +48,10 @@ Deno.test("liars: a server that never answers get-begin and one that stops sendi
 Deno.test("liars: a server that trickles its share (one chunk every 15 s, never idle long enough to be dropped) cannot make get hang", async () => {
   await withLiarNetwork(5, async (network) => {
     const tag = "/liars/trickle";
-    // About 2.1 MiB per share: nine 256 KiB chunks, over 2 minutes at the trickle's pace.
-    const data = prng(9402).bytes(6 * 2 ** 20 + 99);
-    assert(9 * TRICKLE_MS > GUARD_MS, "the trickle alone outlasts the hang guard");
+    // About 4.1 MiB per share: nine chunks, over 2 minutes at the trickle's pace.
+    const data = prng(9402).bytes(12 * 2 ** 20 + 99);
+    const chunks = Math.ceil(data.length / 3 / DOWNLOAD_CHUNK);
+    assert(chunks * TRICKLE_MS > GUARD_MS, "the trickle alone outlasts the hang guard");
     assertEquals((await putBytes(network, tag, data, ["-k", "3"])).code, 0);
     const [first] = await byIndex(network, tag);
     await setLie(first, "trickle");

@@ -16,7 +16,7 @@ import type { Host } from "../net/host.ts";
 import { InOrderReceiver } from "../net/transfer.ts";
 
 /** Largest chunk a server sends (server/protocol.ts clamps what clients ask to it). */
-export const MAX_DOWNLOAD_CHUNK = 256 * 1024;
+export const MAX_DOWNLOAD_CHUNK = 512 * 1024;
 
 /** Options of an {@linkcode IncomingShare}. */
 export interface IncomingOptions {

@@ -20,6 +20,7 @@ import { accessKeys } from "../access.ts";
 import { rateLimited, wrongPassword } from "./refusals.ts";
 import type { Holder, ObjectView } from "./heads.ts";
 import type { Client } from "./session.ts";
+import { MAX_DOWNLOAD_CHUNK } from "./incoming.ts";
 
 /** Bytes all of one client's downloads may have in flight together. */
 export const DOWNLOAD_BUDGET = 4 * 2 ** 20;
@@ -118,7 +119,10 @@ export async function retrieveObject(
     : [...object.holders].sort((a, b) => a.index - b.index);
   const k = options.readAll ? new Set(holders.map((h) => h.index)).size : object.header.k;
   const window = Math.max(64 * 1024, Math.floor(DOWNLOAD_BUDGET / (k + 1)));
-  const chunk = Math.min(256 * 1024, Math.max(16 * 1024, Math.floor(window / 4)));
+  // Two chunks per window: each chunk costs both ends a message and an ack, so
+  // fewer, larger ones save CPU (measured: 256 MiB get, 4 chunks of 256 KiB per window
+  // against 2 of 512 KiB: servers 8.5-9.7 against 6.5-7.4 CPU-s per GiB, client 30-32 against 27-30).
+  const chunk = Math.min(MAX_DOWNLOAD_CHUNK, Math.max(16 * 1024, Math.floor(window / 2)));
   const serverOf = new Map(object.holders.map(({ server, index }) => [index, server]));
   const used: { server: Address; index: number }[] = [];
   const access = await accessKeys(unlocked.keys.retrievalToken);

@@ -54,7 +54,7 @@ export const LIE_MODES = [
   "hijack",
   /** Replies success to `put-commit`, then deletes the object it just committed. */
   "drop",
-  /** Sends the first two `get-data` chunks of a download, then nothing more; stays online. */
+  /** Sends the first `get-data` chunk of a download, then nothing more; stays online. */
   "stall",
   /** Never answers `get-begin`. */
   "silent-begin",
@@ -247,7 +247,7 @@ export function lyingHost(host: Host, store: Store, root: string, initial: LieMo
         return sent;
       }
       case "stall":
-        if (seq >= 2) return true;
+        if (seq >= 1) return true;
         break;
       case "trickle": {
         const state = trickles.get(download) ?? { sent: new Set<number>(), next: Date.now() };
