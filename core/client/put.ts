@@ -20,6 +20,7 @@ import type { Client, ProofFor } from "./session.ts";
 import { stringField } from "../net/fields.ts";
 import { type PlanOptions, planPut, type PutPlan, sameHolding } from "./put_plan.ts";
 import { release } from "../memory.ts";
+import { uploadChunks } from "./upload_chunks.ts";
 
 /**
  * What `put` needs. `k` and `n` count trusted servers: n defaults to every
@@ -117,15 +118,11 @@ export async function put(
   const pumps = chosen.map(async (server, i) => {
     const id = uploads[i];
     if (id === undefined) return 0;
-    // An acknowledged frame is not sent again: its memory is freed at once, not by a full GC.
+    // An acknowledged chunk is not sent again: its memory is freed at once, not by a full GC.
     const sender = client.uploadSender(server, id, { onAcked: (chunk) => release(chunk) });
     const reader = sealed.shares[i].getReader();
     try {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        await sender.push(value);
-      }
+      for await (const chunk of uploadChunks(reader)) await sender.push(chunk);
       await sender.drain();
       return sender.sent;
     } catch (error) {
