@@ -249,8 +249,9 @@ export class Host {
     const allocated = this.#buffers.allocatedBytes;
     const envelope = { type, from: this.address, to, id, replyTo, body };
     const bytes = encodeEnvelope(envelope, (length) => this.#buffers.take(length));
-    // Only fresh buffers make garbage; one from the pool is used again.
-    this.#pacer.processed(this.#buffers.allocatedBytes - allocated);
+    // A fresh buffer is garbage once published, and ioredis copies every message into
+    // a buffer of its own (Command.toWritable), garbage once written: both count.
+    this.#pacer.processed(this.#buffers.allocatedBytes - allocated + bytes.length);
     // Each link seals its message and starts its publish before the next link
     // seals: ioredis then writes the messages in call order.
     const link = this.#outbound.then(async () => {
