@@ -7,6 +7,7 @@ import { Buffer } from "node:buffer";
 import { Redis } from "ioredis";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { startRedis } from "./harness/redis.ts";
+import { parserSettled } from "./harness/redis_parser.ts";
 import { Host, MAX_REQUESTS_PER_SENDER, RemoteError } from "../core/net/host.ts";
 import { Identity, PeerKeys } from "../core/net/identity.ts";
 import {
@@ -45,6 +46,7 @@ async function withBus(test: (bus: Bus) => Promise<void>): Promise<void> {
   } finally {
     await Promise.allSettled([server.close(), client.close(), raw.quit()]);
     await redis.stop();
+    await parserSettled();
   }
 }
 

@@ -12,6 +12,7 @@ import { prng } from "./prng.ts";
 import { startCluster } from "./harness/cluster.ts";
 import { openBus } from "../core/net/bus.ts";
 import { until } from "./harness/sentinel.ts";
+import { parserSettled } from "./harness/redis_parser.ts";
 
 Deno.test("sharded bus: binary messages arrive intact on every master's channels, never decoded to text", async () => {
   const setup = await startCluster();
@@ -56,8 +57,6 @@ Deno.test("sharded bus: binary messages arrive intact on every master's channels
     Buffer.prototype.toString = toString;
     await bus.close();
     await setup.stop();
-    // redis-parser shrinks its shared buffer pool on a 50 ms interval after large
-    // replies, and ends the interval once the pool is small again (about a second).
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await parserSettled();
   }
 });
