@@ -193,7 +193,8 @@ export async function startNetwork(
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       throw new Error(
-        `expected ${count} servers online, have ${await subscribedServers(redis)}`,
+        `expected ${count} servers online, have ${await subscribedServers(redis)}` +
+          await missingServerLogs(redis, list),
       );
     },
     run: (args, runOptions = {}) => runClient(args, { ...env, ...runOptions.env }, runOptions),
@@ -217,6 +218,22 @@ export async function startNetwork(
 async function subscribedServers(redis: RedisProcess): Promise<number> {
   const channels = await redis.command("PUBSUB", "CHANNELS", "secshrnet:server:*");
   return Array.isArray(channels) ? channels.length : 0;
+}
+
+/**
+ * For a failure message: the last lines of the log (ROOT/secshrnetd.log) of
+ * each server whose channel has no subscription, so a rare failure says why.
+ */
+async function missingServerLogs(redis: RedisProcess, servers: ServerProcess[]): Promise<string> {
+  const channels = await redis.command("PUBSUB", "CHANNELS", "secshrnet:server:*");
+  const online = new Set(Array.isArray(channels) ? channels.map(String) : []);
+  const missing = servers.filter((s) => !online.has(`secshrnet:server:${s.id}`));
+  const logs = await Promise.all(missing.map(async (server) => {
+    const text = await Deno.readTextFile(`${server.root}/secshrnetd.log`).catch((e) => String(e));
+    const tail = text.trimEnd().split("\n").slice(-40).join("\n");
+    return `\n--- ${server.name} (not subscribed), end of its log:\n${tail}`;
+  }));
+  return logs.join("");
 }
 
 async function spawnServer(
