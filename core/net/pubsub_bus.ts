@@ -84,6 +84,14 @@ class PubSubBus implements Bus {
   async keepAlive(channel: string): Promise<void> {
     if (this.#pub.status !== "ready" || this.#sub.status !== "ready") return;
     if (await this.#count(channel) === 0) {
+      // Subscribed on another node than the one published to (an old master), a
+      // resubscribe would never make the channel count there: reconnect instead.
+      const [pubNode, subNode] = [remoteNode(this.#pub), remoteNode(this.#sub)];
+      if (pubNode !== subNode) {
+        this.#log("warn", `redis subscriber is on ${subNode}, not ${pubNode}; reconnecting it`);
+        this.#sub.disconnect(true);
+        return;
+      }
       this.#log("warn", "own channel lost its subscription; resubscribing");
       await withTimeout(this.#sub.subscribe(channel), CHECK_TIMEOUT_MS);
     }
