@@ -189,11 +189,11 @@ export async function startNetwork(
     async waitForServers(count) {
       const deadline = Date.now() + 20_000;
       while (Date.now() < deadline) {
-        if (await subscribedServers(redis) === count) return;
+        if ((await serverChannels(redis)).size === count) return;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       throw new Error(
-        `expected ${count} servers online, have ${await subscribedServers(redis)}` +
+        `expected ${count} servers online, have ${(await serverChannels(redis)).size}` +
           await missingServerLogs(redis, list),
       );
     },
@@ -215,9 +215,10 @@ export async function startNetwork(
 }
 
 /** Number of servers subscribed on the default network, asked as the harness's Redis user. */
-async function subscribedServers(redis: RedisProcess): Promise<number> {
+/** The server channels subscribed now. */
+async function serverChannels(redis: RedisProcess): Promise<Set<string>> {
   const channels = await redis.command("PUBSUB", "CHANNELS", "secshrnet:server:*");
-  return Array.isArray(channels) ? channels.length : 0;
+  return new Set(Array.isArray(channels) ? channels.map(String) : []);
 }
 
 /**
@@ -225,8 +226,7 @@ async function subscribedServers(redis: RedisProcess): Promise<number> {
  * each server whose channel has no subscription, so a rare failure says why.
  */
 async function missingServerLogs(redis: RedisProcess, servers: ServerProcess[]): Promise<string> {
-  const channels = await redis.command("PUBSUB", "CHANNELS", "secshrnet:server:*");
-  const online = new Set(Array.isArray(channels) ? channels.map(String) : []);
+  const online = await serverChannels(redis);
   const missing = servers.filter((s) => !online.has(`secshrnet:server:${s.id}`));
   const logs = await Promise.all(missing.map(async (server) => {
     const text = await Deno.readTextFile(`${server.root}/secshrnetd.log`).catch((e) => String(e));
