@@ -12,9 +12,6 @@ import { defaultRoot, loadConfig } from "../../core/config.ts";
 import { EXIT } from "../exit.ts";
 import { UsageError } from "../../core/errors.ts";
 import { insecureTlsWarning } from "../context.ts";
-import { runServer, StoppedWhileStartingError } from "../../server/main.ts";
-import { RootBusyError } from "../../server/lock.ts";
-import { checkRoot } from "../../server/path_errors.ts";
 import type { Command } from "./command.ts";
 
 /** The `serve` command. */
@@ -58,6 +55,10 @@ Example:
   async run(args) {
     const parsed = parse(args, this.options);
     positionals(parsed, 0, 0, "secshrnet serve [-c CONFIG] [-r ROOT]");
+    // The server's modules are loaded here, not at start: every client command starts faster.
+    const { runServer, StoppedWhileStartingError } = await import("../../server/main.ts");
+    const { RootBusyError } = await import("../../server/lock.ts");
+    const { checkRoot } = await import("../../server/path_errors.ts");
     const root = typeof parsed.values.root === "string" ? parsed.values.root : defaultRoot();
     if (root === "") throw new UsageError("-r needs a directory; run 'secshrnet serve --help'");
     checkRoot(root); // before the config is looked for in it
