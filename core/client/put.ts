@@ -179,9 +179,11 @@ export async function put(
     const kept = await withdraw(client, stored.map((o) => o.server), proof);
     throw failure(outcomes, k, "stored their share", kept);
   }
-  // The new object is recoverable: drop the older ones kept as a fallback.
+  // The new object is recoverable: drop the older ones kept as a fallback. Only a server
+  // that held the tag when its upload began (it asked for a proof of replace) can hold
+  // one: a begin without a proof needs an empty tag, and its commit one still unchanged.
   await Promise.allSettled(
-    stored.map((o) =>
+    stored.filter((o) => plan.replace.has(o.server)).map((o) =>
       client.requestWithProof(o.server, "prune", { tag: options.tag, objectId: sealed.objectId }, {
         ...proof,
         op: "prune",
