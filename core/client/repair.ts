@@ -21,6 +21,7 @@
 import { equalBytes } from "../bytes.ts";
 import { ErasureCoder } from "../erasure.ts";
 import { frameFragment } from "../fragment.ts";
+import { release } from "../memory.ts";
 import { shareStreamLength } from "../header.ts";
 import { keyShareAt, SHARE_KEY_LENGTH } from "../key_shares.ts";
 import { shareHash } from "../manifest.ts";
@@ -41,6 +42,7 @@ import {
   type VerifyOptions,
 } from "./health.ts";
 import { type Retrieval, retrieveObject } from "./retrieve.ts";
+import { FrameJoiner } from "./upload_chunks.ts";
 import type { Client } from "./session.ts";
 
 /** Options of {@linkcode repairTag}: those of verify, and the workers that open the object. */
@@ -177,6 +179,8 @@ interface ActiveUpload {
   readonly target: RepairTarget;
   readonly id: string;
   readonly sender: WindowedSender;
+  /** Joins the share's frames into chunks of put-data, as a put does. */
+  readonly joiner: FrameJoiner;
   sent: number;
 }
 
@@ -203,10 +207,12 @@ async function repairPass(
     client.host.send(upload.target.server, "put-abort", { upload: upload.id }).catch(() => {});
     client.releaseUpload(upload.id);
   };
-  const send = async (upload: ActiveUpload, bytes: Uint8Array) => {
+  const send = async (upload: ActiveUpload, chunks: Uint8Array[]) => {
     try {
-      await upload.sender.push(bytes);
-      upload.sent += bytes.length;
+      for (const chunk of chunks) {
+        await upload.sender.push(chunk);
+        upload.sent += chunk.length;
+      }
     } catch (error) {
       fail(upload, error);
     }
@@ -221,10 +227,8 @@ async function repairPass(
       const fragments = coder.encode(layer2);
       await Promise.all([...active].map(async (upload) => {
         const { index } = upload.target;
-        await send(
-          upload,
-          await frameFragment(framing.key!, index, segment, last, fragments[index - 1]),
-        );
+        const frame = await frameFragment(framing.key!, index, segment, last, fragments[index - 1]);
+        await send(upload, upload.joiner.add(frame));
       }));
     },
   });
@@ -238,11 +242,13 @@ async function repairPass(
       const upload: ActiveUpload = {
         target,
         id,
-        sender: client.uploadSender(target.server, id),
+        // Chunks are the frames' own buffers or joined copies: each is freed once acknowledged.
+        sender: client.uploadSender(target.server, id, { onAcked: (chunk) => release(chunk) }),
+        joiner: new FrameJoiner(),
         sent: 0,
       };
       active.push(upload);
-      await send(upload, keyShare);
+      await send(upload, [keyShare.slice()]); // a copy: the verified parts keep theirs
     } catch (error) {
       target.error = describe(error);
     }
@@ -256,6 +262,8 @@ async function repairPass(
   }
   pass.states = statesAfterReading(object, retrieval.rejected());
   await Promise.all([...active].map(async (upload) => {
+    await send(upload, upload.joiner.flush());
+    if (!active.includes(upload)) return; // that last send failed it
     try {
       await upload.sender.drain();
       await client.request(upload.target.server, "put-commit", {

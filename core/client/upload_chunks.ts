@@ -21,30 +21,50 @@ export const UPLOAD_CHUNK_TARGET = 512 * 1024;
 export const UPLOAD_CHUNK_MAX = 2 ** 20 + 64;
 
 /**
- * Reads `frames` to the end and yields them joined into chunks, in order.
- * A frame too big to join with the next is yielded alone, unchanged. Frames
- * that were joined are copied and then released (core/memory.ts): the caller
- * must own them whole, as it owns the share streams of a seal.
+ * Joins frames, given one at a time, into upload chunks. Frames that were
+ * joined are copied and then released (core/memory.ts): the caller must own
+ * them whole. A frame too big to join with the next comes out alone, unchanged.
  */
+export class FrameJoiner {
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+
+  /** Takes the next frame; returns the chunks it completed (none, one or two), in order. */
+  add(frame: Uint8Array): Uint8Array[] {
+    const ready: Uint8Array[] = [];
+    if (this.#held.length > 0 && this.#heldBytes + frame.length > UPLOAD_CHUNK_MAX) {
+      ready.push(this.#take());
+    }
+    this.#held.push(frame);
+    this.#heldBytes += frame.length;
+    if (this.#heldBytes >= UPLOAD_CHUNK_TARGET) ready.push(this.#take());
+    return ready;
+  }
+
+  /** After the last frame: the last chunk, if any frames are still held. */
+  flush(): Uint8Array[] {
+    return this.#held.length > 0 ? [this.#take()] : [];
+  }
+
+  #take(): Uint8Array {
+    const held = this.#held;
+    const chunk = held.length === 1 ? held[0] : concat(...held);
+    if (held.length > 1) release(...held);
+    this.#held = [];
+    this.#heldBytes = 0;
+    return chunk;
+  }
+}
+
+/** Reads `frames` to the end and yields them joined into chunks, in order ({@linkcode FrameJoiner}). */
 export async function* uploadChunks(
   frames: ReadableStreamDefaultReader<Uint8Array>,
 ): AsyncGenerator<Uint8Array> {
-  let held: Uint8Array[] = [];
-  let heldBytes = 0;
-  const take = (): Uint8Array => {
-    const chunk = held.length === 1 ? held[0] : concat(...held);
-    if (held.length > 1) release(...held);
-    held = [];
-    heldBytes = 0;
-    return chunk;
-  };
+  const joiner = new FrameJoiner();
   while (true) {
     const { value, done } = await frames.read();
     if (done) break;
-    if (held.length > 0 && heldBytes + value.length > UPLOAD_CHUNK_MAX) yield take();
-    held.push(value);
-    heldBytes += value.length;
-    if (heldBytes >= UPLOAD_CHUNK_TARGET) yield take();
+    yield* joiner.add(value);
   }
-  if (held.length > 0) yield take();
+  yield* joiner.flush();
 }
