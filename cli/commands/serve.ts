@@ -12,6 +12,7 @@ import { defaultRoot, loadConfig } from "../../core/config.ts";
 import { EXIT } from "../exit.ts";
 import { UsageError } from "../../core/errors.ts";
 import { insecureTlsWarning } from "../context.ts";
+import { SERVER_MMAP_THRESHOLD_BYTES, tuneAllocator } from "../../core/memory.ts";
 import type { Command } from "./command.ts";
 
 /** The `serve` command. */
@@ -59,6 +60,7 @@ Example:
     const { runServer, StoppedWhileStartingError } = await import("../../server/main.ts");
     const { RootBusyError } = await import("../../server/lock.ts");
     const { checkRoot } = await import("../../server/path_errors.ts");
+    tuneAllocator(SERVER_MMAP_THRESHOLD_BYTES);
     const root = typeof parsed.values.root === "string" ? parsed.values.root : defaultRoot();
     if (root === "") throw new UsageError("-r needs a directory; run 'secshrnet serve --help'");
     checkRoot(root); // before the config is looked for in it
